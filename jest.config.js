@@ -1,0 +1,9 @@
+/** Jest runs TypeScript through swc (fast, no type-check: `npm run typecheck` does that). */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } } }] },
+  setupFiles: ["<rootDir>/test/helpers/setup-env.ts"],
+  testTimeout: 30000,
+};

@@ -1,0 +1,71 @@
+import Redis from "ioredis";
+import { lockToken, type Cache } from "./cache";
+
+// Refill and take in one step so instances sharing a bucket never over-spend it.
+const TAKE_TOKEN = `
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', key, 'tokens', 'at')
+local tokens = tonumber(b[1]) or burst
+local at = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + ((now - at) / 1000) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil(((1 - tokens) / rate) * 1000) end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', key, math.ceil((burst / rate) * 1000) + 1000)
+return wait
+`;
+
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+const INCR_WITH_TTL = `
+local v = redis.call('INCR', KEYS[1])
+if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v
+`;
+
+/** Redis-backed cache shared by every instance; all keys carry the configured prefix. */
+export function createRedisCache(url: string, prefix: string): Cache {
+  const redis = new Redis(url, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+  redis.on("error", () => undefined); // surfaced through the failing command and /readyz, not as an unhandled event
+
+  return {
+    kind: "redis",
+    get: (key) => redis.get(key),
+    async set(key, value, ttlMs) {
+      if (ttlMs) await redis.set(key, value, "PX", ttlMs);
+      else await redis.set(key, value);
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      return (await redis.set(key, value, "PX", ttlMs, "NX")) === "OK";
+    },
+    async del(key) {
+      await redis.del(key);
+    },
+    async incr(key, ttlMs) {
+      return Number(await redis.eval(INCR_WITH_TTL, 1, key, ttlMs));
+    },
+    async takeToken(bucket, ratePerSec, burst) {
+      return Number(await redis.eval(TAKE_TOKEN, 1, `bucket:${bucket}`, ratePerSec, burst));
+    },
+    async acquireLock(name, ttlMs) {
+      const token = lockToken();
+      return (await redis.set(`lock:${name}`, token, "PX", ttlMs, "NX")) === "OK" ? token : null;
+    },
+    async releaseLock(name, token) {
+      await redis.eval(RELEASE_LOCK, 1, `lock:${name}`, token);
+    },
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}

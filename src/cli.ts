@@ -1,0 +1,88 @@
+import { createApp, type App } from "./app";
+import { ConfigError, loadConfig } from "./config";
+import { migrate } from "./db/migrate";
+import { seedDemoData } from "./services/seed-demo-data";
+
+const USAGE = `usage: npm run cli -- <command>
+
+  migrate                      apply pending database migrations
+  seed                         load the demo company (users, customers, products, stock) if absent
+  apikey create --name <name>  create an API key; it is printed once and stored hashed
+  apikey list                  list keys (prefix, name, last used)
+  apikey revoke <prefix>       revoke a key
+`;
+
+type Command = (app: App, args: string[]) => Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  async migrate(app) {
+    const applied = await migrate(app.db, app.log);
+    process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
+  },
+  async seed(app) {
+    await migrate(app.db, app.log);
+    const { created } = await seedDemoData(app.deps);
+    process.stdout.write(created ? "demo data loaded\n" : "demo data already present; nothing changed\n");
+  },
+  async apikey(app, args) {
+    const [sub, ...rest] = args;
+    await migrate(app.db, app.log);
+    if (sub === "create") {
+      const name = flag(rest, "--name");
+      if (!name || !/^[\w.-]{1,64}$/.test(name)) throw new UsageError("apikey create needs --name <letters, digits, . _ ->");
+      const { key } = await app.services.createApiKey(name);
+      process.stdout.write(`API key for "${name}" (shown once, store it now):\n${key}\n`);
+    } else if (sub === "list") {
+      for (const k of await app.services.listApiKeys()) {
+        const state = k.revokedAt ? "revoked" : "active";
+        process.stdout.write(`${k.prefix}  ${k.name}  ${state}  last used ${k.lastUsedAt?.toISOString() ?? "never"}\n`);
+      }
+    } else if (sub === "revoke" && rest[0]) {
+      const done = await app.services.revokeApiKey(rest[0]);
+      process.stdout.write(done ? `revoked ${rest[0]}\n` : `no active key with prefix ${rest[0]}\n`);
+      if (!done) process.exitCode = 1;
+    } else {
+      throw new UsageError("apikey needs create --name <name> | list | revoke <prefix>");
+    }
+  },
+};
+
+class UsageError extends Error {}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Operator commands; shares app.ts with the server so they see the same configuration and database. */
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(name && name !== "help" ? `unknown command: ${name}\n\n${USAGE}` : USAGE);
+    return name && name !== "help" ? 2 : 0;
+  }
+  let app: App | null = null;
+  try {
+    app = createApp(loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }));
+    await command(app, args);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`chatorder: bad configuration: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`chatorder: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await app?.close();
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,101 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Sequelize, Transaction } from "sequelize";
+import type { Logger } from "pino";
+import { defineModels, type Models } from "./models";
+
+export type Dialect = "sqlite" | "mysql";
+
+export interface Db {
+  readonly sequelize: Sequelize;
+  readonly models: Models;
+  readonly dialect: Dialect;
+  /** Runs `fn` in one transaction; on SQLite writers queue, on MySQL deadlocks are retried. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** `FOR UPDATE` where the database has row locks; SQLite's single writer makes it unnecessary. */
+  readonly lock: (typeof Transaction.LOCK)[keyof typeof Transaction.LOCK] | undefined;
+  close(): Promise<void>;
+}
+
+const DEADLOCK_CODES = new Set(["ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT"]);
+const SQLITE_BUSY_TIMEOUT_MS = 15000;
+
+export function createDb(opts: { url: string; poolMax: number; logSql: boolean; log: Logger }): Db {
+  const dialect: Dialect = opts.url.startsWith("sqlite:") ? "sqlite" : "mysql";
+  const logging = opts.logSql ? (sql: string) => opts.log.debug({ sql }, "sql") : false;
+  const sequelize = dialect === "sqlite" ? sqliteInstance(opts.url, logging) : mysqlInstance(opts, logging);
+  const models = defineModels(sequelize);
+  const transaction = dialect === "sqlite" ? serializedTransactions(sequelize) : retryingTransactions(sequelize);
+  return {
+    sequelize,
+    models,
+    dialect,
+    transaction,
+    lock: dialect === "mysql" ? Transaction.LOCK.UPDATE : undefined,
+    close: () => sequelize.close(),
+  };
+}
+
+function sqliteInstance(url: string, logging: false | ((sql: string) => void)): Sequelize {
+  const storage = url.slice("sqlite:".length) || ":memory:";
+  if (storage !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
+  const sequelize = new Sequelize({ dialect: "sqlite", storage, logging });
+  // Every connection (Sequelize opens one per transaction) waits for the writer instead of failing SQLITE_BUSY.
+  sequelize.addHook("afterConnect", (connection: unknown) => {
+    const db = connection as { configure?: (opt: "busyTimeout", ms: number) => void };
+    db.configure?.("busyTimeout", SQLITE_BUSY_TIMEOUT_MS);
+  });
+  return sequelize;
+}
+
+function mysqlInstance(
+  opts: { url: string; poolMax: number },
+  logging: false | ((sql: string) => void),
+): Sequelize {
+  const url = opts.url.replace(/^mariadb:/, "mysql:");
+  return new Sequelize(url, {
+    dialect: "mysql",
+    logging,
+    timezone: "+00:00",
+    pool: { max: opts.poolMax, min: 0, acquire: 30000, idle: 10000 },
+    dialectOptions: { dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, charset: "utf8mb4" },
+    define: { charset: "utf8mb4", collate: "utf8mb4_unicode_ci" },
+  });
+}
+
+/**
+ * SQLite has one writer. Queuing our own transactions in-process (and taking the write lock up front with
+ * BEGIN IMMEDIATE) means they wait their turn rather than failing; busyTimeout covers other processes.
+ */
+function serializedTransactions(sequelize: Sequelize) {
+  let tail: Promise<unknown> = Promise.resolve();
+  return function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const run = tail.then(() => sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, fn));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function retryingTransactions(sequelize: Sequelize) {
+  return async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, fn);
+      } catch (err) {
+        if (attempt >= 4 || !isDeadlock(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+      }
+    }
+  };
+}
+
+function isDeadlock(err: unknown): boolean {
+  const e = err as { parent?: { code?: string }; original?: { code?: string } };
+  const code = e?.parent?.code ?? e?.original?.code;
+  return code !== undefined && DEADLOCK_CODES.has(code);
+}
+
+/** Unique-key violations, whatever the dialect calls them. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { name?: string })?.name === "SequelizeUniqueConstraintError";
+}

@@ -1,0 +1,96 @@
+import type { OrderStatus } from "./order-state";
+import type { RouteReason } from "./approval-rules";
+
+/** The one read model of an order: what the API presents, cards show and the mini-app renders. */
+export interface OrderView {
+  id: number;
+  orderNo: string;
+  status: OrderStatus;
+  version: number;
+  source: OrderSource;
+  customer: { id: number; code: string; name: string; level: string | null };
+  salesRep: { id: number; name: string } | null;
+  totalFen: number;
+  paidFen: number;
+  paymentTermsDays: number;
+  note: string | null;
+  shipTo: { name: string | null; phone: string | null; address: string | null };
+  lines: OrderLineView[];
+  approval: ApprovalView;
+  shipments: ShipmentView[];
+  payments: PaymentView[];
+  /** ISO-8601 UTC instants; null until the event happens. */
+  createdAt: string;
+  submittedAt: string | null;
+  approvedAt: string | null;
+  shippedAt: string | null;
+  deliveredAt: string | null;
+  completedAt: string | null;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  dueAt: string | null;
+}
+
+export type OrderSource = "chat" | "miniapp" | "api";
+
+export interface OrderLineView {
+  id: number;
+  lineNo: number;
+  productId: number;
+  sku: string;
+  name: string;
+  unit: string;
+  listPriceFen: number;
+  unitPriceFen: number;
+  qty: number;
+  /** Discount below list price in basis points (1500 = 15%). */
+  discountBp: number;
+  lineTotalFen: number;
+  pickedQty: number;
+  shippedQty: number;
+}
+
+export interface ApprovalView {
+  /** Each submission is a round; a revised and re-submitted order starts round 2. */
+  round: number;
+  autoApproved: boolean;
+  reasons: RouteReason[];
+  steps: ApprovalStepView[];
+}
+
+export type StepStatus = "waiting" | "pending" | "approved" | "rejected" | "cancelled";
+
+export interface ApprovalStepView {
+  id: number;
+  stepNo: number;
+  label: string;
+  mode: "any" | "all";
+  status: StepStatus;
+  approvers: Array<{ id: number; name: string }>;
+  reasons: RouteReason[];
+  decisions: Array<{
+    approverId: number;
+    approverName: string;
+    decision: "approve" | "reject";
+    comment: string | null;
+    decidedAt: string;
+  }>;
+  activatedAt: string | null;
+  decidedAt: string | null;
+}
+
+export interface ShipmentView {
+  id: number;
+  carrier: string;
+  trackingNo: string;
+  shippedAt: string;
+  lines: Array<{ orderLineId: number; sku: string; name: string; qty: number }>;
+}
+
+export interface PaymentView {
+  id: number;
+  amountFen: number;
+  paidAt: string;
+  method: string | null;
+  reference: string | null;
+}

@@ -1,0 +1,17 @@
+import crypto from "node:crypto";
+import type { Context, Next } from "koa";
+import type { Logger } from "pino";
+
+const SAFE_ID = /^[A-Za-z0-9._-]{6,64}$/;
+
+/** Gives each request an id (the caller's X-Request-Id when sane) and a child logger carrying it. */
+export function requestId(log: Logger) {
+  return async function assignRequestId(ctx: Context, next: Next) {
+    const incoming = ctx.get("X-Request-Id");
+    const id = SAFE_ID.test(incoming) ? incoming : crypto.randomUUID();
+    ctx.state.requestId = id;
+    ctx.state.log = log.child({ requestId: id });
+    ctx.set("X-Request-Id", id);
+    await next();
+  };
+}

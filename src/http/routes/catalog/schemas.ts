@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { MAX_PRICE_FEN } from "../../../services/support/build-lines";
+
+const code = z.string().trim().min(1).max(64);
+const fen = z.number().int().min(0).max(MAX_PRICE_FEN);
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.union([item.transform((x) => [x]), z.array(item).min(1, "send at least one item").max(1000, "at most 1,000 items per call")]);
+
+export const ProductBody = z
+  .object({
+    sku: code.regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash or underscore"),
+    name: z.string().trim().min(1).max(128),
+    barcode: z.string().trim().regex(/^[0-9A-Za-z-]{4,64}$/, "must be 4–64 letters or digits").nullable().optional(),
+    unit: z.string().trim().min(1).max(16).optional(),
+    category: z.string().trim().max(64).nullable().optional(),
+    listPriceFen: fen,
+    floorPriceFen: fen.nullable().optional(),
+    safetyStock: z.number().int().min(0).max(1_000_000_000).optional(),
+    active: z.boolean().optional(),
+  })
+  .strict();
+
+export const CustomerBody = z
+  .object({
+    code: code,
+    name: z.string().trim().min(1).max(128),
+    level: z.string().trim().max(16).nullable().optional(),
+    creditLimitFen: fen.nullable().optional(),
+    contactName: z.string().trim().max(64).nullable().optional(),
+    phone: z.string().trim().max(32).nullable().optional(),
+    address: z.string().trim().max(255).nullable().optional(),
+    ownerUserId: z.number().int().positive().nullable().optional(),
+    paymentTermsDays: z.number().int().min(0).max(365).optional(),
+    chatPlatform: z.enum(["wecom", "dingtalk", "simulator", "webhook"]).nullable().optional(),
+    chatTarget: z.string().max(512).nullable().optional(),
+    active: z.boolean().optional(),
+  })
+  .strict();
+
+export const ProductsBody = oneOrMany(ProductBody);
+export const CustomersBody = oneOrMany(CustomerBody);
+
+export const ListQuery = z
+  .object({
+    q: z.string().max(64).optional(),
+    cursor: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+
+export const SkuParams = z.object({ sku: code });
+export const StockBody = z
+  .object({
+    onHand: z.number().int().min(0).max(1_000_000_000),
+    safetyStock: z.number().int().min(0).max(1_000_000_000).optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();

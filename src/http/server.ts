@@ -1,0 +1,38 @@
+import Koa from "koa";
+import Router from "@koa/router";
+import { DomainError } from "../domain/errors";
+import type { HttpDeps } from "./deps";
+import { requireApiKey } from "./middleware/api-key";
+import { errorHandler } from "./middleware/errors";
+import { jsonBody } from "./middleware/json-body";
+import { rateLimit } from "./middleware/rate-limit";
+import { requestId } from "./middleware/request-id";
+import { catalogRoutes } from "./routes/catalog/routes";
+import { healthRoutes } from "./routes/health";
+import { orderRoutes } from "./routes/orders/routes";
+
+/** Extra routers (dev console, platform callbacks, mini-app) mounted by app.ts. */
+export type RouterFactory = (deps: HttpDeps) => Router;
+
+/** The Koa app: one error shape for everything, the REST API under /api/v1. */
+export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = []): Koa {
+  const app = new Koa({ proxy: true });
+  app.use(requestId(deps.log));
+  app.use(errorHandler(deps.log));
+
+  const api = new Router({ prefix: "/api/v1" });
+  api.use(jsonBody(deps.config.http.bodyLimitKb));
+  api.use(requireApiKey(deps.services, deps.cache));
+  api.use(rateLimit(deps.cache, deps.config.http.apiRateLimitPerMin, "key", (ctx) => ctx.state.actor.label));
+  for (const r of [orderRoutes(deps), catalogRoutes(deps)]) api.use(r.routes(), r.allowedMethods(methodOptions));
+
+  const routers = [healthRoutes(deps), api, ...extra.map((f) => f(deps))];
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods(methodOptions));
+  return app;
+}
+
+const methodOptions = {
+  throw: true,
+  methodNotAllowed: () => new DomainError("method_not_allowed", "this route does not accept that method"),
+  notImplemented: () => new DomainError("method_not_allowed", "this method is not supported"),
+};

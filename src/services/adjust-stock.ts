@@ -1,0 +1,104 @@
+import { literal, Op } from "sequelize";
+import { DomainError } from "../domain/errors";
+import type { Actor } from "../domain/roles";
+import type { ServiceDeps } from "./deps";
+import { recordAudit } from "./support/audit";
+
+export interface StockView {
+  sku: string;
+  name: string;
+  unit: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  safetyStock: number;
+}
+
+/** Current stock of one sku; not_found for an unknown sku. */
+export async function getStock(deps: ServiceDeps, sku: string): Promise<StockView> {
+  const product = await deps.db.models.Product.findOne({ where: { sku } });
+  if (!product) throw new DomainError("not_found", `unknown sku ${sku}`, { sku });
+  const level = await deps.db.models.StockLevel.findByPk(product.id);
+  return toView(product, level);
+}
+
+/**
+ * The ERP/WMS counted the warehouse: on_hand becomes `onHand`. A count below what is already reserved
+ * for open orders is refused, so available never goes negative; the caller resolves those orders first.
+ */
+export async function setStock(
+  deps: ServiceDeps,
+  input: { sku: string; onHand: number; safetyStock?: number; reason?: string | null },
+  actor: Actor,
+): Promise<StockView> {
+  await deps.db.transaction(async (tx) => {
+    const m = deps.db.models;
+    const product = await m.Product.findOne({ where: { sku: input.sku }, transaction: tx });
+    if (!product) throw new DomainError("not_found", `unknown sku ${input.sku}`, { sku: input.sku });
+    const before = await m.StockLevel.findByPk(product.id, { transaction: tx, lock: deps.db.lock });
+    const fields = {
+      onHand: input.onHand,
+      ...(input.safetyStock === undefined ? {} : { safetyStock: input.safetyStock }),
+      updatedAt: deps.now(),
+    };
+    if (!before) {
+      await m.StockLevel.create({ productId: product.id, reserved: 0, ...fields }, { transaction: tx });
+    } else {
+      // Conditional, so a reservation committed between our read and this write cannot be undercut.
+      const [count] = await m.StockLevel.update(fields, {
+        where: { productId: product.id, [Op.and]: literal(`reserved <= ${Number(input.onHand)}`) },
+        transaction: tx,
+      });
+      if (count !== 1) {
+        const now = await m.StockLevel.findByPk(product.id, { transaction: tx });
+        throw new DomainError("on_hand_below_reserved", `${input.sku}: ${now?.reserved ?? before.reserved} are reserved for open orders`, {
+          sku: input.sku,
+          onHand: input.onHand,
+          reserved: now?.reserved ?? before.reserved,
+        });
+      }
+    }
+    await recordAudit(deps, tx, {
+      entity: "stock",
+      entityId: input.sku,
+      action: "counted",
+      actor,
+      before: before ? { onHand: before.onHand, safetyStock: before.safetyStock } : null,
+      after: { onHand: input.onHand, safetyStock: input.safetyStock ?? before?.safetyStock ?? 0 },
+      reason: input.reason ?? null,
+    });
+  });
+  return getStock(deps, input.sku);
+}
+
+/** Products whose available stock is at or below their safety stock, scarcest first. */
+export async function listLowStock(deps: ServiceDeps, limit = 100): Promise<StockView[]> {
+  const levels = await deps.db.models.StockLevel.findAll({
+    where: literal("on_hand - reserved <= safety_stock"),
+    order: [[literal("on_hand - reserved"), "ASC"]],
+    limit,
+  });
+  const products = await deps.db.models.Product.findAll({ where: { id: { [Op.in]: levels.map((l) => l.productId) }, active: true } });
+  const byId = new Map(products.map((p) => [p.id, p]));
+  return levels.flatMap((l) => {
+    const p = byId.get(l.productId);
+    return p ? [toView(p, l)] : [];
+  });
+}
+
+function toView(
+  product: { sku: string; name: string; unit: string },
+  level: { onHand: number; reserved: number; safetyStock: number } | null,
+): StockView {
+  const onHand = level?.onHand ?? 0;
+  const reserved = level?.reserved ?? 0;
+  return {
+    sku: product.sku,
+    name: product.name,
+    unit: product.unit,
+    onHand,
+    reserved,
+    available: onHand - reserved,
+    safetyStock: level?.safetyStock ?? 0,
+  };
+}

@@ -1,0 +1,12 @@
+import type { Logger } from "pino";
+import type { Cache } from "../cache/cache";
+import type { Db } from "../db/sequelize";
+
+/** What every use case may touch; built once in app.ts. */
+export interface ServiceDeps {
+  db: Db;
+  cache: Cache;
+  log: Logger;
+  now: () => Date;
+  publicUrl: string;
+}

@@ -1,0 +1,25 @@
+import type { Transaction } from "sequelize";
+import type { ServiceDeps } from "./deps";
+
+export type OutboxTopic = "card.send" | "card.update" | "chat.text" | "customer.notify" | "webhook.deliver";
+
+export interface OutboxMessage {
+  topic: OutboxTopic;
+  /** Unique per intended effect: the same key twice is the same message and is written once. */
+  dedupeKey: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Writes outbox rows inside the caller's transaction: a rolled-back change never reaches anyone, a
+ * committed one is delivered by the dispatcher even if this process dies right after.
+ */
+export async function enqueue(deps: ServiceDeps, tx: Transaction, messages: OutboxMessage | OutboxMessage[]): Promise<void> {
+  const list = Array.isArray(messages) ? messages : [messages];
+  if (list.length === 0) return;
+  const at = deps.now();
+  await deps.db.models.Outbox.bulkCreate(
+    list.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at })),
+    { transaction: tx, ignoreDuplicates: true },
+  );
+}

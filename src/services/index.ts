@@ -1,0 +1,54 @@
+import type { ServiceDeps } from "./deps";
+import { bindDeps } from "./bind";
+import { authenticateApiKey, createApiKey, listApiKeys, revokeApiKey } from "./api-keys";
+import { cancelOrder } from "./cancel-order";
+import { decideApproval } from "./decide-approval";
+import { confirmPicked, deliverOrder, packOrder, startPicking } from "./fulfil-order";
+import { listOrders } from "./list-orders";
+import { listCustomers, listProducts } from "./list-catalog";
+import { placeOrder } from "./place-order";
+import { recordPayment } from "./record-payment";
+import { reviseOrder } from "./revise-order";
+import { getActiveRuleSet, saveRuleSet } from "./save-rule-set";
+import { shipOrder } from "./ship-order";
+import { getStock, listLowStock, setStock } from "./adjust-stock";
+import { submitOrder } from "./submit-order";
+import { upsertCustomers } from "./upsert-customers";
+import { upsertProducts } from "./upsert-products";
+import { findOrderId, loadOrderTimeline, loadOrderView } from "./support/load-order";
+
+/** Every use case with its dependencies bound: what http, bot, jobs and the CLI call. */
+export function createServices(deps: ServiceDeps) {
+  return bindDeps(deps, {
+    placeOrder,
+    reviseOrder,
+    submitOrder,
+    decideApproval,
+    cancelOrder,
+    startPicking,
+    confirmPicked,
+    packOrder,
+    shipOrder,
+    deliverOrder,
+    recordPayment,
+    listOrders,
+    listProducts,
+    listCustomers,
+    loadOrderView,
+    loadOrderTimeline,
+    findOrderId,
+    upsertProducts,
+    upsertCustomers,
+    getStock,
+    setStock,
+    listLowStock,
+    createApiKey,
+    authenticateApiKey,
+    revokeApiKey,
+    listApiKeys,
+    saveRuleSet,
+    getActiveRuleSet,
+  });
+}
+
+export type Services = ReturnType<typeof createServices>;

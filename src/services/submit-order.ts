@@ -1,0 +1,69 @@
+import type { Transaction } from "sequelize";
+import { DomainError } from "../domain/errors";
+import { isRepeat } from "../domain/order-state";
+import { assertMayPerform } from "../domain/permissions";
+import type { Actor } from "../domain/roles";
+import type { OrderLineRow, OrderRow } from "../db/models/orders";
+import type { OrderView } from "../domain/order-view";
+import type { ServiceDeps } from "./deps";
+import { startApprovalRound } from "./support/approval-round";
+import { loadOrderView, lockOrder } from "./support/load-order";
+import { moveOrder } from "./support/move-order";
+import { notifyApproved, notifyStepActivated } from "./support/notify";
+import { reserveStock } from "./support/stock";
+
+export interface SubmitOrderInput {
+  orderId: number;
+  /** When given, the order must still be at this version (someone else may have edited it). */
+  expectedVersion?: number;
+}
+
+/** Submits a draft: routes it for approval (or approves it outright) and reserves its stock. */
+export async function submitOrder(deps: ServiceDeps, input: SubmitOrderInput, actor: Actor): Promise<OrderView> {
+  const orderId = await deps.db.transaction(async (tx) => {
+    const order = await lockOrder(deps, tx, input.orderId);
+    assertMayPerform(actor, "submit", order);
+    if (isRepeat("submit", order.status)) return order.id;
+    if (input.expectedVersion !== undefined && input.expectedVersion !== order.version) {
+      throw new DomainError("conflict", "the order was changed by someone else; reload it", {
+        expectedVersion: input.expectedVersion,
+        version: order.version,
+      });
+    }
+    const lines = await deps.db.models.OrderLine.findAll({ where: { orderId: order.id }, transaction: tx });
+    await submitInTransaction(deps, tx, order, lines, actor);
+    return order.id;
+  });
+  return loadOrderView(deps, orderId);
+}
+
+/**
+ * The submit itself, shared with placeOrder. Stock is reserved last so the hot stock rows stay locked
+ * for as short a time as possible; a shortfall throws and the caller's transaction undoes everything.
+ */
+export async function submitInTransaction(
+  deps: ServiceDeps,
+  tx: Transaction,
+  order: OrderRow,
+  lines: OrderLineRow[],
+  actor: Actor,
+): Promise<void> {
+  const at = deps.now();
+  const round = order.approvalRound + 1;
+  const plan = await startApprovalRound(deps, tx, order, lines, round);
+  await moveOrder(deps, tx, order, "submit", actor, {
+    fields: { submittedAt: at, approvalRound: round },
+    auditAfter: { round, steps: plan.steps.map((s) => ({ stepNo: s.stepNo, label: s.label, approverIds: s.approverIds })) },
+  });
+  if (plan.autoApproved) {
+    await moveOrder(deps, tx, order, "approve", actor, { fields: { approvedAt: at }, reason: "auto_approved" });
+    await notifyApproved(deps, tx, order);
+  } else {
+    await notifyStepActivated(deps, tx, order, plan.steps[0]);
+  }
+  await reserveStock(
+    deps,
+    tx,
+    lines.map((l) => ({ productId: l.productId, sku: l.sku, qty: l.qty - l.shippedQty })),
+  );
+}

@@ -1,0 +1,109 @@
+import { Op, QueryTypes, type Transaction } from "sequelize";
+import { DEFAULT_RULE_SET, evaluateRoute, parseRuleSet, type ApproverSpec, type RuleSet } from "../../domain/approval-rules";
+import { DomainError } from "../../domain/errors";
+import { RECEIVABLE_STATUSES } from "../../domain/order-state";
+import type { OrderLineRow, OrderRow } from "../../db/models/orders";
+import type { ApprovalStepRow } from "../../db/models/approvals";
+import type { ServiceDeps } from "../deps";
+import { usersWithRole } from "./notify";
+
+/** The admin's active rule set, or the built-in default until one is saved. */
+export async function activeRuleSet(deps: ServiceDeps, tx?: Transaction): Promise<RuleSet> {
+  const row = await deps.db.models.RuleSet.findOne({ where: { active: true }, order: [["id", "DESC"]], transaction: tx });
+  return row ? parseRuleSet(row.rules) : DEFAULT_RULE_SET;
+}
+
+/** Unpaid amounts of the customer's open orders, this one excluded. */
+export async function openReceivablesFen(deps: ServiceDeps, tx: Transaction, customerId: number, exceptOrderId: number) {
+  const [row] = await deps.db.sequelize.query<{ open: number | string | null }>(
+    `SELECT SUM(total_fen - paid_fen) AS open FROM orders WHERE customer_id = ? AND id <> ? AND status IN (${RECEIVABLE_STATUSES.map(() => "?").join(",")})`,
+    { replacements: [customerId, exceptOrderId, ...RECEIVABLE_STATUSES], type: QueryTypes.SELECT, transaction: tx },
+  );
+  return Number(row?.open ?? 0);
+}
+
+export interface PlannedRound {
+  steps: ApprovalStepRow[];
+  autoApproved: boolean;
+}
+
+/**
+ * Evaluates the rules for a submitted order and writes the new round's steps: the first pending, the
+ * rest waiting. No steps means the order is approved automatically (the caller moves it on).
+ */
+export async function startApprovalRound(
+  deps: ServiceDeps,
+  tx: Transaction,
+  order: OrderRow,
+  lines: OrderLineRow[],
+  round: number,
+): Promise<PlannedRound> {
+  const m = deps.db.models;
+  const customer = await m.Customer.findByPk(order.customerId, { transaction: tx });
+  if (!customer) throw new DomainError("not_found", "customer not found", { customerId: order.customerId });
+  const route = evaluateRoute(await activeRuleSet(deps, tx), {
+    totalFen: order.totalFen,
+    lines: lines.map((l) => ({
+      sku: l.sku,
+      category: l.category,
+      listPriceFen: l.listPriceFen,
+      unitPriceFen: l.unitPriceFen,
+      floorPriceFen: l.floorPriceFen,
+      qty: l.qty,
+    })),
+    customer: { level: customer.level, creditLimitFen: customer.creditLimitFen },
+    openReceivablesFen: await openReceivablesFen(deps, tx, customer.id, order.id),
+  });
+  order.approvalReasons = route.reasons;
+  order.autoApproved = route.autoApproved;
+  if (route.autoApproved) return { steps: [], autoApproved: true };
+
+  const at = deps.now();
+  const steps: ApprovalStepRow[] = [];
+  for (const [i, planned] of route.steps.entries()) {
+    const approverIds = await resolveApprovers(deps, tx, planned.approvers, order);
+    steps.push(
+      await m.ApprovalStep.create(
+        {
+          orderId: order.id,
+          round,
+          stepNo: planned.stepNo,
+          label: planned.label,
+          mode: planned.mode,
+          approverIds,
+          reasons: planned.reasons,
+          status: i === 0 ? "pending" : "waiting",
+          activatedAt: i === 0 ? at : null,
+          decidedAt: null,
+        },
+        { transaction: tx },
+      ),
+    );
+  }
+  return { steps, autoApproved: false };
+}
+
+/** Turns "the rep's manager" or "finance" into user ids; an order with nobody to approve it is refused. */
+async function resolveApprovers(deps: ServiceDeps, tx: Transaction, spec: ApproverSpec, order: OrderRow): Promise<number[]> {
+  const m = deps.db.models;
+  let ids: number[] = [];
+  if (spec.type === "manager") {
+    const rep = order.salesRepId ? await m.User.findByPk(order.salesRepId, { transaction: tx }) : null;
+    if (rep?.managerId) {
+      const manager = await m.User.findOne({ where: { id: rep.managerId, active: true }, transaction: tx });
+      if (manager) ids = [manager.id];
+    }
+    // No rep (an ERP order) or no manager on file: the directors decide, then the admins.
+    if (ids.length === 0) ids = await usersWithRole(deps, tx, "director");
+    if (ids.length === 0) ids = await usersWithRole(deps, tx, "admin");
+  } else if (spec.type === "role") {
+    ids = await usersWithRole(deps, tx, spec.role);
+  } else {
+    const users = await m.User.findAll({ where: { id: { [Op.in]: spec.userIds }, active: true }, attributes: ["id"], transaction: tx });
+    ids = users.map((u) => u.id);
+  }
+  if (ids.length === 0) {
+    throw new DomainError("no_approver", "nobody is configured to approve this order", { approvers: spec });
+  }
+  return ids.sort((a, b) => a - b);
+}

@@ -1,0 +1,170 @@
+import { Op, type Transaction } from "sequelize";
+import { DomainError } from "../../domain/errors";
+import type { OrderRow } from "../../db/models/orders";
+import type { OrderView, ApprovalStepView } from "../../domain/order-view";
+import type { ServiceDeps } from "../deps";
+
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+
+/** The order row, locked for the rest of the transaction on databases with row locks. */
+export async function lockOrder(deps: ServiceDeps, tx: Transaction, orderId: number): Promise<OrderRow> {
+  const order = await deps.db.models.Order.findByPk(orderId, { transaction: tx, lock: deps.db.lock });
+  if (!order) throw new DomainError("not_found", `order ${orderId} not found`, { orderId });
+  return order;
+}
+
+/** Resolves an order number or numeric id to the id; not_found when neither exists. */
+export async function findOrderId(deps: ServiceDeps, ref: string | number): Promise<number> {
+  const where = typeof ref === "number" || /^\d+$/.test(ref) ? { id: Number(ref) } : { orderNo: ref.toUpperCase() };
+  const order = await deps.db.models.Order.findOne({ where, attributes: ["id"] });
+  if (!order) throw new DomainError("not_found", `order ${ref} not found`, { order: ref });
+  return order.id;
+}
+
+/** The full read model: lines, the current approval round, shipments and payments. */
+export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Transaction): Promise<OrderView> {
+  const m = deps.db.models;
+  const order = await m.Order.findByPk(orderId, { transaction: tx });
+  if (!order) throw new DomainError("not_found", `order ${orderId} not found`, { orderId });
+  const [customer, rep, lines, steps, shipments, payments] = await Promise.all([
+    m.Customer.findByPk(order.customerId, { transaction: tx }),
+    order.salesRepId ? m.User.findByPk(order.salesRepId, { transaction: tx }) : null,
+    m.OrderLine.findAll({ where: { orderId }, order: [["lineNo", "ASC"]], transaction: tx }),
+    m.ApprovalStep.findAll({ where: { orderId, round: order.approvalRound }, order: [["stepNo", "ASC"]], transaction: tx }),
+    m.Shipment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }),
+    m.Payment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }),
+  ]);
+  const stepIds = steps.map((s) => s.id);
+  const shipmentIds = shipments.map((s) => s.id);
+  const [decisions, shipmentLines] = await Promise.all([
+    stepIds.length ? m.ApprovalDecision.findAll({ where: { stepId: { [Op.in]: stepIds } }, order: [["id", "ASC"]], transaction: tx }) : [],
+    shipmentIds.length ? m.ShipmentLine.findAll({ where: { shipmentId: { [Op.in]: shipmentIds } }, transaction: tx }) : [],
+  ]);
+  const userIds = [...new Set([...steps.flatMap((s) => s.approverIds), ...decisions.map((d) => d.approverId)])];
+  const users = userIds.length ? await m.User.findAll({ where: { id: { [Op.in]: userIds } }, attributes: ["id", "name"], transaction: tx }) : [];
+  const nameOf = new Map(users.map((u) => [u.id, u.name]));
+  const lineById = new Map(lines.map((l) => [l.id, l]));
+
+  const stepViews: ApprovalStepView[] = steps.map((s) => ({
+    id: s.id,
+    stepNo: s.stepNo,
+    label: s.label,
+    mode: s.mode,
+    status: s.status,
+    approvers: s.approverIds.map((id) => ({ id, name: nameOf.get(id) ?? `#${id}` })),
+    reasons: s.reasons ?? [],
+    decisions: decisions
+      .filter((d) => d.stepId === s.id)
+      .map((d) => ({
+        approverId: d.approverId,
+        approverName: nameOf.get(d.approverId) ?? `#${d.approverId}`,
+        decision: d.decision,
+        comment: d.comment,
+        decidedAt: iso(d.decidedAt)!,
+      })),
+    activatedAt: iso(s.activatedAt),
+    decidedAt: iso(s.decidedAt),
+  }));
+
+  return {
+    id: order.id,
+    orderNo: order.orderNo,
+    status: order.status,
+    version: order.version,
+    source: order.source,
+    customer: customer
+      ? { id: customer.id, code: customer.code, name: customer.name, level: customer.level }
+      : { id: order.customerId, code: "?", name: "?", level: null },
+    salesRep: rep ? { id: rep.id, name: rep.name } : null,
+    totalFen: order.totalFen,
+    paidFen: order.paidFen,
+    paymentTermsDays: order.paymentTermsDays,
+    note: order.note,
+    shipTo: { name: order.shipToName, phone: order.shipToPhone, address: order.shipToAddress },
+    lines: lines.map((l) => ({
+      id: l.id,
+      lineNo: l.lineNo,
+      productId: l.productId,
+      sku: l.sku,
+      name: l.name,
+      unit: l.unit,
+      listPriceFen: l.listPriceFen,
+      unitPriceFen: l.unitPriceFen,
+      qty: l.qty,
+      discountBp: l.listPriceFen > l.unitPriceFen ? Math.round(((l.listPriceFen - l.unitPriceFen) * 10000) / l.listPriceFen) : 0,
+      lineTotalFen: l.lineTotalFen,
+      pickedQty: l.pickedQty,
+      shippedQty: l.shippedQty,
+    })),
+    approval: {
+      round: order.approvalRound,
+      autoApproved: order.autoApproved,
+      reasons: order.approvalReasons ?? [],
+      steps: stepViews,
+    },
+    shipments: shipments.map((s) => ({
+      id: s.id,
+      carrier: s.carrier,
+      trackingNo: s.trackingNo,
+      shippedAt: iso(s.shippedAt)!,
+      lines: shipmentLines
+        .filter((sl) => sl.shipmentId === s.id)
+        .map((sl) => {
+          const line = lineById.get(sl.orderLineId);
+          return { orderLineId: sl.orderLineId, sku: line?.sku ?? "?", name: line?.name ?? "?", qty: sl.qty };
+        }),
+    })),
+    payments: payments.map((p) => ({
+      id: p.id,
+      amountFen: p.amountFen,
+      paidAt: iso(p.paidAt)!,
+      method: p.method,
+      reference: p.reference,
+    })),
+    createdAt: iso(order.createdAt)!,
+    submittedAt: iso(order.submittedAt),
+    approvedAt: iso(order.approvedAt),
+    shippedAt: iso(order.shippedAt),
+    deliveredAt: iso(order.deliveredAt),
+    completedAt: iso(order.completedAt),
+    cancelledAt: iso(order.cancelledAt),
+    cancelReason: order.cancelReason,
+    dueAt: iso(order.dueAt),
+  };
+}
+
+export interface TimelineEntry {
+  at: string;
+  entity: string;
+  entityId: string;
+  action: string;
+  actor: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+}
+
+/** The audit trail of an order and its approval steps, oldest first. */
+export async function loadOrderTimeline(deps: ServiceDeps, orderId: number): Promise<TimelineEntry[]> {
+  const m = deps.db.models;
+  const stepIds = (await m.ApprovalStep.findAll({ where: { orderId }, attributes: ["id"] })).map((s) => String(s.id));
+  const rows = await m.AuditEvent.findAll({
+    where: {
+      [Op.or]: [
+        { entity: "order", entityId: String(orderId) },
+        ...(stepIds.length ? [{ entity: "approval_step", entityId: { [Op.in]: stepIds } }] : []),
+      ],
+    },
+    order: [["id", "ASC"]],
+  });
+  return rows.map((r) => ({
+    at: iso(r.at)!,
+    entity: r.entity,
+    entityId: r.entityId,
+    action: r.action,
+    actor: r.actor,
+    before: r.before,
+    after: r.after,
+    reason: r.reason,
+  }));
+}

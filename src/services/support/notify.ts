@@ -1,0 +1,145 @@
+import { Op, type Transaction } from "sequelize";
+import type { OrderRow } from "../../db/models/orders";
+import type { ApprovalStepRow } from "../../db/models/approvals";
+import type { ServiceDeps } from "../deps";
+import { enqueue, type OutboxMessage } from "../enqueue";
+
+/**
+ * Who is told what when an order moves. Only outbox rows are written here; the dispatcher renders and
+ * sends them after commit. Dedupe keys name the effect, so a retried service call never tells anyone twice.
+ */
+
+export type OrderEvent =
+  | "order.created"
+  | "order.submitted"
+  | "order.approved"
+  | "order.rejected"
+  | "order.revised"
+  | "order.cancelled"
+  | "order.picking"
+  | "order.packed"
+  | "order.shipped"
+  | "order.delivered"
+  | "order.paid"
+  | "order.completed";
+
+export async function notifyStepActivated(deps: ServiceDeps, tx: Transaction, order: OrderRow, step: ApprovalStepRow) {
+  await enqueue(
+    deps,
+    tx,
+    step.approverIds.map((userId) => ({
+      topic: "card.send",
+      dedupeKey: `card.send:approval:${step.id}:${userId}`,
+      payload: { card: "approval_request", orderId: order.id, stepId: step.id, userId },
+    })),
+  );
+}
+
+export async function notifyStepDecided(
+  deps: ServiceDeps,
+  tx: Transaction,
+  order: OrderRow,
+  step: ApprovalStepRow,
+  decisionId: number,
+) {
+  const messages: OutboxMessage[] = [
+    {
+      topic: "card.update",
+      dedupeKey: `card.update:step:${step.id}:decision:${decisionId}`,
+      payload: { orderId: order.id, stepId: step.id },
+    },
+  ];
+  if (order.salesRepId !== null) {
+    messages.push({
+      topic: "chat.text",
+      dedupeKey: `chat.text:decision:${decisionId}:rep`,
+      payload: { userId: order.salesRepId, message: "step_decided", orderId: order.id, stepId: step.id, decisionId },
+    });
+  }
+  await enqueue(deps, tx, messages);
+}
+
+export async function notifyApproved(deps: ServiceDeps, tx: Transaction, order: OrderRow) {
+  const warehouse = await usersWithRole(deps, tx, "warehouse");
+  const messages: OutboxMessage[] = warehouse.map((userId) => ({
+    topic: "card.send",
+    dedupeKey: `card.send:warehouse:${order.id}:${order.approvalRound}:${userId}`,
+    payload: { card: "warehouse_pick", orderId: order.id, userId },
+  }));
+  if (order.salesRepId !== null) {
+    messages.push({
+      topic: "chat.text",
+      dedupeKey: `chat.text:approved:${order.id}:${order.approvalRound}:rep`,
+      payload: { userId: order.salesRepId, message: "order_approved", orderId: order.id },
+    });
+  }
+  await enqueue(deps, tx, messages);
+}
+
+export async function notifyRejected(deps: ServiceDeps, tx: Transaction, order: OrderRow, reason: string | null) {
+  if (order.salesRepId === null) return;
+  await enqueue(deps, tx, {
+    topic: "chat.text",
+    dedupeKey: `chat.text:rejected:${order.id}:${order.approvalRound}:rep`,
+    payload: { userId: order.salesRepId, message: "order_rejected", orderId: order.id, reason },
+  });
+}
+
+export async function notifyShipped(deps: ServiceDeps, tx: Transaction, order: OrderRow, shipmentId: number) {
+  const messages: OutboxMessage[] = [
+    {
+      topic: "customer.notify",
+      dedupeKey: `customer.notify:shipment:${shipmentId}`,
+      payload: { event: "shipped", orderId: order.id, shipmentId },
+    },
+  ];
+  if (order.salesRepId !== null) {
+    messages.push({
+      topic: "chat.text",
+      dedupeKey: `chat.text:shipped:${shipmentId}:rep`,
+      payload: { userId: order.salesRepId, message: "order_shipped", orderId: order.id, shipmentId },
+    });
+  }
+  await enqueue(deps, tx, messages);
+}
+
+/** Every live card of the order is redrawn (it will show the order as cancelled). */
+export async function notifyCancelled(deps: ServiceDeps, tx: Transaction, order: OrderRow) {
+  const messages: OutboxMessage[] = [
+    { topic: "card.update", dedupeKey: `card.update:order:${order.id}:cancelled`, payload: { orderId: order.id } },
+  ];
+  if (order.salesRepId !== null) {
+    messages.push({
+      topic: "chat.text",
+      dedupeKey: `chat.text:cancelled:${order.id}:rep`,
+      payload: { userId: order.salesRepId, message: "order_cancelled", orderId: order.id },
+    });
+  }
+  await enqueue(deps, tx, messages);
+}
+
+/** One signed webhook delivery per subscriber interested in `event`. */
+export async function emitOrderEvent(deps: ServiceDeps, tx: Transaction, order: OrderRow, event: OrderEvent, seq: string) {
+  const subs = await deps.db.models.WebhookSubscription.findAll({ where: { active: true }, transaction: tx });
+  const interested = subs.filter((s) => s.events === "*" || s.events.split(",").includes(event));
+  await enqueue(
+    deps,
+    tx,
+    interested.map((s) => ({
+      topic: "webhook.deliver",
+      dedupeKey: `webhook:${s.id}:${order.id}:${event}:${seq}`,
+      payload: { subscriptionId: s.id, event, orderId: order.id, at: deps.now().toISOString() },
+    })),
+  );
+}
+
+async function usersWithRole(deps: ServiceDeps, tx: Transaction, role: string): Promise<number[]> {
+  const rows = await deps.db.models.User.findAll({
+    where: { active: true, [Op.and]: [{ roles: { [Op.like]: `%${role}%` } as never }] },
+    attributes: ["id", "roles"],
+    transaction: tx,
+  });
+  return rows.filter((u) => (u.roles as string[]).includes(role)).map((u) => u.id);
+}
+
+export { usersWithRole };

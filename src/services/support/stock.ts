@@ -1,0 +1,71 @@
+import { Op, literal, type Transaction } from "sequelize";
+import { DomainError } from "../../domain/errors";
+import type { ServiceDeps } from "../deps";
+
+export interface StockNeed {
+  productId: number;
+  sku: string;
+  qty: number;
+}
+
+/** Sums the quantity per product (an order may list a product twice) in a stable order. */
+function byProduct(needs: StockNeed[]): StockNeed[] {
+  const merged = new Map<number, StockNeed>();
+  for (const n of needs) {
+    const prev = merged.get(n.productId);
+    merged.set(n.productId, prev ? { ...prev, qty: prev.qty + n.qty } : { ...n });
+  }
+  // Locking rows in one global order keeps two multi-line orders from deadlocking each other.
+  return [...merged.values()].filter((n) => n.qty > 0).sort((a, b) => a.productId - b.productId);
+}
+
+/**
+ * Reserves every need or none. Each reservation is one conditional UPDATE that cannot take available
+ * below zero, so concurrent submits can never oversell; a shortfall lists every short sku.
+ */
+export async function reserveStock(deps: ServiceDeps, tx: Transaction, needs: StockNeed[]): Promise<void> {
+  const { StockLevel } = deps.db.models;
+  const short: StockNeed[] = [];
+  for (const need of byProduct(needs)) {
+    const [count] = await StockLevel.update(
+      { reserved: literal(`reserved + ${need.qty}`), updatedAt: deps.now() },
+      { where: { productId: need.productId, [Op.and]: literal(`on_hand - reserved >= ${need.qty}`) }, transaction: tx },
+    );
+    if (count !== 1) short.push(need);
+  }
+  if (short.length === 0) return;
+  const levels = await StockLevel.findAll({ where: { productId: { [Op.in]: short.map((s) => s.productId) } }, transaction: tx });
+  const available = new Map(levels.map((l) => [l.productId, l.onHand - l.reserved]));
+  throw new DomainError("insufficient_stock", `not enough stock for ${short.map((s) => s.sku).join(", ")}`, {
+    items: short.map((s) => ({ sku: s.sku, requested: s.qty, available: Math.max(0, available.get(s.productId) ?? 0) })),
+  });
+}
+
+/** Gives reserved quantities back (reject, cancel). */
+export async function releaseStock(deps: ServiceDeps, tx: Transaction, needs: StockNeed[]): Promise<void> {
+  for (const need of byProduct(needs)) {
+    await deps.db.models.StockLevel.update(
+      { reserved: literal(`CASE WHEN reserved >= ${need.qty} THEN reserved - ${need.qty} ELSE 0 END`), updatedAt: deps.now() },
+      { where: { productId: need.productId }, transaction: tx },
+    );
+  }
+}
+
+/** Shipping: the goods leave on_hand and their reservation ends, together. */
+export async function takeShippedStock(deps: ServiceDeps, tx: Transaction, needs: StockNeed[]): Promise<void> {
+  for (const need of byProduct(needs)) {
+    const [count] = await deps.db.models.StockLevel.update(
+      {
+        onHand: literal(`on_hand - ${need.qty}`),
+        reserved: literal(`reserved - ${need.qty}`),
+        updatedAt: deps.now(),
+      },
+      { where: { productId: need.productId, reserved: { [Op.gte]: need.qty }, onHand: { [Op.gte]: need.qty } }, transaction: tx },
+    );
+    if (count !== 1) {
+      throw new DomainError("insufficient_stock", `stock for ${need.sku} does not cover the shipment`, {
+        items: [{ sku: need.sku, requested: need.qty }],
+      });
+    }
+  }
+}

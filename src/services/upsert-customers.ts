@@ -1,0 +1,99 @@
+import { Op } from "sequelize";
+import { DomainError } from "../domain/errors";
+import type { Actor } from "../domain/roles";
+import type { CustomerRow } from "../db/models/customers";
+import type { ServiceDeps } from "./deps";
+import { diff, recordAudit } from "./support/audit";
+
+export interface CustomerInput {
+  code: string;
+  name: string;
+  level?: string | null;
+  creditLimitFen?: number | null;
+  contactName?: string | null;
+  phone?: string | null;
+  address?: string | null;
+  ownerUserId?: number | null;
+  paymentTermsDays?: number;
+  chatPlatform?: string | null;
+  chatTarget?: string | null;
+  active?: boolean;
+}
+
+export type CustomerView = ReturnType<typeof presentCustomer>;
+
+/** Creates or updates customers by code, all or nothing. */
+export async function upsertCustomers(deps: ServiceDeps, inputs: CustomerInput[], actor: Actor): Promise<CustomerView[]> {
+  const seen = new Set<string>();
+  inputs.forEach((c, i) => {
+    if (seen.has(c.code)) throw new DomainError("validation_failed", `code ${c.code} appears twice`, { path: `${i}.code` });
+    seen.add(c.code);
+  });
+  const owners = [...new Set(inputs.flatMap((c) => (c.ownerUserId ? [c.ownerUserId] : [])))];
+  if (owners.length) {
+    const found = await deps.db.models.User.count({ where: { id: { [Op.in]: owners } } });
+    if (found !== owners.length) {
+      const i = inputs.findIndex((c) => c.ownerUserId);
+      throw new DomainError("validation_failed", "unknown owner user", { path: `${i}.ownerUserId` });
+    }
+  }
+  const rows = await deps.db.transaction(async (tx) => {
+    const m = deps.db.models;
+    const existing = await m.Customer.findAll({ where: { code: { [Op.in]: inputs.map((c) => c.code) } }, transaction: tx });
+    const byCode = new Map(existing.map((c) => [c.code, c]));
+    const out: CustomerRow[] = [];
+    for (const input of inputs) {
+      const { code, ...rest } = input;
+      const fields = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<CustomerRow>;
+      const row = byCode.get(code);
+      if (row) {
+        const changes = diff(row.get({ plain: true }) as unknown as Record<string, unknown>, fields as Record<string, unknown>);
+        if (Object.keys(changes.after).length > 0) {
+          await row.update(fields, { transaction: tx });
+          await recordAudit(deps, tx, { entity: "customer", entityId: row.id, action: "updated", actor, ...changes });
+        }
+        out.push(row);
+      } else {
+        const created = await m.Customer.create(
+          {
+            code,
+            name: input.name,
+            level: input.level ?? null,
+            creditLimitFen: input.creditLimitFen ?? null,
+            contactName: input.contactName ?? null,
+            phone: input.phone ?? null,
+            address: input.address ?? null,
+            ownerUserId: input.ownerUserId ?? null,
+            paymentTermsDays: input.paymentTermsDays ?? 30,
+            chatPlatform: input.chatPlatform ?? null,
+            chatTarget: input.chatTarget ?? null,
+            active: input.active ?? true,
+          },
+          { transaction: tx },
+        );
+        await recordAudit(deps, tx, { entity: "customer", entityId: created.id, action: "created", actor, after: input });
+        out.push(created);
+      }
+    }
+    return out;
+  });
+  return rows.map(presentCustomer);
+}
+
+export function presentCustomer(c: CustomerRow) {
+  return {
+    id: c.id,
+    code: c.code,
+    name: c.name,
+    level: c.level,
+    creditLimitFen: c.creditLimitFen,
+    contactName: c.contactName,
+    phone: c.phone,
+    address: c.address,
+    ownerUserId: c.ownerUserId,
+    paymentTermsDays: c.paymentTermsDays,
+    chatPlatform: c.chatPlatform,
+    chatTarget: c.chatTarget,
+    active: c.active,
+  };
+}

@@ -1,0 +1,86 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import crypto from "node:crypto";
+import mysql from "mysql2/promise";
+import Redis from "ioredis";
+import { createApp, type App } from "../../src/app";
+import { loadConfig } from "../../src/config";
+
+/** Which backing services the suite runs on: SQLite + memory (default) or MariaDB + Redis (`npm run test:mysql`). */
+export const onMysql = process.env.TEST_DB === "mysql";
+const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface TestApp {
+  app: App;
+  /** Authorization header for a fresh API key. */
+  apiKeyHeader: { Authorization: string };
+  callback: ReturnType<App["http"]["callback"]>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  now?: () => Date;
+  seed?: boolean;
+}
+
+/** The whole app through app.ts, on its own fresh database (and Redis key prefix), migrated. */
+export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const suffix = `${process.pid}_${crypto.randomBytes(4).toString("hex")}`;
+  const cleanups: Array<() => Promise<void>> = [];
+  const env: Record<string, string> = {
+    NODE_ENV: "test",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    SEED_DEMO_DATA: opts.seed ? "true" : "false",
+    API_RATE_LIMIT_PER_MIN: "1000000",
+    OUTBOX_ENABLED: "false",
+  };
+  if (onMysql) {
+    const dbName = `co_test_${suffix}`;
+    const admin = await mysql.createConnection(MYSQL_URL);
+    await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.end();
+    env.DATABASE_URL = `${MYSQL_URL.replace(/\/$/, "")}/${dbName}`;
+    env.DB_POOL_MAX = "20";
+    env.REDIS_URL = REDIS_URL;
+    env.CACHE_KEY_PREFIX = `co_test:${suffix}:`;
+    cleanups.push(async () => {
+      const conn = await mysql.createConnection(MYSQL_URL);
+      await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+      await conn.end();
+      await deleteRedisPrefix(REDIS_URL, env.CACHE_KEY_PREFIX);
+    });
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-test-"));
+    env.DATABASE_URL = `sqlite:${path.join(dir, "test.sqlite")}`;
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  const app = createApp(loadConfig({ ...env, ...opts.env }), { now: opts.now });
+  await app.prepare();
+  const { key } = await app.services.createApiKey(`test-${suffix}`);
+  return {
+    app,
+    apiKeyHeader: { Authorization: `Bearer ${key}` },
+    callback: app.http.callback(),
+    async close() {
+      await app.close();
+      for (const c of cleanups) await c();
+    },
+  };
+}
+
+async function deleteRedisPrefix(url: string, prefix: string) {
+  const redis = new Redis(url);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
