@@ -20,7 +20,7 @@ function migrator(db: Db, log: Logger) {
         return {
           name: name.replace(/\.(js|ts)$/, ""),
           up: () => migration.up({ context }),
-          down: () => migration.down?.({ context }),
+          down: async () => migration.down?.({ context }),
         };
       },
     },
