@@ -153,7 +153,10 @@ const MESSAGES = {
 
   "stock.title": ["库存查询", "Stock"],
   "stock.available": ["可用 {qty}", "{qty} available"],
-  "stock.detail": ["在库 {onHand} · 预留 {reserved} · 安全库存 {safety}", "On hand {onHand} · reserved {reserved} · safety {safety}"],
+  "stock.detail": [
+    "在库 {onHand} · 预留 {reserved} · 安全库存 {safety}",
+    "On hand {onHand} · reserved {reserved} · safety {safety}",
+  ],
   "stock.low": ["库存偏低", "Low stock"],
   "stock.lowBanner": ["{n} 个商品库存偏低", "{n} item(s) low on stock"],
   "stock.empty": ["没有找到匹配的商品", "No matching products"],
@@ -162,20 +165,35 @@ const MESSAGES = {
   "notice.stepRejected": ["订单 {orderNo} 已被 {approver} 驳回", "Order {orderNo} was rejected by {approver}"],
   "notice.stepLabel": ["（{step}）", " ({step})"],
   "notice.reason": ["，原因：{reason}", ". Reason: {reason}"],
-  "notice.orderApproved": ["订单 {orderNo} 已审批通过，仓库将尽快拣货发货", "Order {orderNo} is approved; the warehouse will pick and ship it soon"],
+  "notice.orderApproved": [
+    "订单 {orderNo} 已审批通过，仓库将尽快拣货发货",
+    "Order {orderNo} is approved; the warehouse will pick and ship it soon",
+  ],
   "notice.orderRejected": ["订单 {orderNo} 已被驳回", "Order {orderNo} was rejected"],
   "notice.reviseHint": [
     "。回复「修改 {orderNo}」或在小程序中修改后重新提交",
     '. Reply "revise {orderNo}" or edit it in the mini-app, then submit again',
   ],
-  "notice.orderShipped": ["订单 {orderNo} 已发货：{carrier}，运单号 {trackingNo}", "Order {orderNo} has shipped: {carrier}, tracking no. {trackingNo}"],
+  "notice.orderShipped": [
+    "订单 {orderNo} 已发货：{carrier}，运单号 {trackingNo}",
+    "Order {orderNo} has shipped: {carrier}, tracking no. {trackingNo}",
+  ],
   "notice.partial": ["（部分发货）", " (partial shipment)"],
   "notice.orderCancelled": ["订单 {orderNo} 已取消", "Order {orderNo} was cancelled"],
-  "notice.notUnderstood": ["抱歉，没看懂这条消息。发送「帮助」查看用法和示例。", 'Sorry, I didn\'t understand that. Send "help" to see what I can do.'],
+  "notice.notUnderstood": [
+    "抱歉，没看懂这条消息。发送「帮助」查看用法和示例。",
+    'Sorry, I didn\'t understand that. Send "help" to see what I can do.',
+  ],
   "notice.forbiddenApproval": ["您不是该审批步骤的审批人，操作未生效", "You are not an approver of this step: nothing was changed"],
   "notice.forbidden": ["您没有权限执行此操作，操作未生效", "You are not allowed to do that: nothing was changed"],
-  "notice.alreadyDecided": ["订单 {orderNo} 的该审批已处理（{status}），无需重复操作", "This approval of order {orderNo} was already decided ({status}): nothing more to do"],
-  "notice.alreadyDecidedOrder": ["订单 {orderNo} 的该审批已处理，无需重复操作", "This approval of order {orderNo} was already decided: nothing more to do"],
+  "notice.alreadyDecided": [
+    "订单 {orderNo} 的该审批已处理（{status}），无需重复操作",
+    "This approval of order {orderNo} was already decided ({status}): nothing more to do",
+  ],
+  "notice.alreadyDecidedOrder": [
+    "订单 {orderNo} 的该审批已处理，无需重复操作",
+    "This approval of order {orderNo} was already decided: nothing more to do",
+  ],
   "notice.alreadyDecidedBare": ["该审批已处理，无需重复操作", "This approval is already decided: nothing more to do"],
 
   "ui.confirm": ["确认", "Confirm"],
@@ -189,7 +207,7 @@ export type MessageParams = Record<string, string | number>;
 export function t(locale: Locale, key: MessageKey, params?: MessageParams): string {
   const text: string = MESSAGES[key][locale === "en" ? 1 : 0];
   if (!params) return text;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
 }
 
 /** 草稿, 待审批, … / Draft, Pending approval, … */

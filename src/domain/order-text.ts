@@ -116,24 +116,23 @@ function parseOrderBody(body: string): BodyParse {
   return { customer, lines, problems };
 }
 
+/** Readings of where the customer ends, most explicit first; parseOrderBody keeps the best. */
 function customerOptions(body: string): { customer: string | null; rest: string }[] {
   const label = CUSTOMER_LABEL.exec(body);
   const text = label ? body.slice(label[0].length) : body;
-  const segment = /^[^,;\n]*/.exec(text)?.[0] ?? "";
-  const colon = segment.indexOf(":");
-  const beforeColon = segment.slice(0, colon);
-  if (colon > 0 && isWordsOnly(beforeColon) && !FIELD_BEFORE_COLON.test(beforeColon)) {
-    return [{ customer: cleanCustomer(beforeColon), rest: text.slice(colon + 1) }];
-  }
   const options: { customer: string | null; rest: string }[] = [];
+  const offer = (customer: string, restAt: number) => {
+    const rest = text.slice(restAt).replace(/^[\s,;:.]+/, "");
+    if (isWordsOnly(customer) && !options.some((o) => o.rest === rest)) options.push({ customer: cleanCustomer(customer), rest });
+  };
+  const segment = text.slice(0, tokenize(text).find((t) => t.kind === "sep")?.start ?? text.length);
+  const colon = segment.indexOf(":");
+  // "ACME Corp: 20 x …"; but "N95口罩:200箱" and "单价:30" are items, which the scoring sorts out.
+  if (colon > 0 && !FIELD_BEFORE_COLON.test(segment.slice(0, colon))) offer(segment.slice(0, colon), colon + 1);
   // A whole first segment ("ACME Corp, 20 x SKU-1001") only when something follows it or it is labelled.
-  if ((label || segment.length < text.length) && isWordsOnly(segment)) {
-    options.push({ customer: cleanCustomer(segment), rest: text.slice(segment.length + 1) });
-  }
-  const chunk = /^[^\s,;]+/.exec(text)?.[0] ?? "";
-  if (isWordsOnly(chunk) && !options.some((o) => o.rest === text.slice(chunk.length + 1))) {
-    options.push({ customer: cleanCustomer(chunk), rest: text.slice(chunk.length) });
-  }
+  if (label || segment.length < text.length) offer(segment, segment.length);
+  const chunk = /^[^\s:]*/.exec(segment)?.[0] ?? "";
+  offer(chunk, chunk.length);
   // An explicit "客户:" means there is a customer, so "none" is only the last resort.
   if (!label || options.length === 0) options.push({ customer: null, rest: text });
   return options;
@@ -223,8 +222,9 @@ function isSeparator(s: string, i: number): boolean {
   if (c === "," || c === ";" || c === "\n") return true;
   if (c !== ".") return false;
   if (/\d/.test(s[i - 1] ?? "") && /\d/.test(s[i + 1] ?? "")) return false; // 12.5
-  const next = s[i + 1];
-  return next === undefined || /\s/.test(next) || /[^\x00-\x7f]/.test(next); // "Co.Ltd" stays a word
+  // A full stop next to Chinese text ends a sentence (it was "。"); "Co.Ltd" stays a word.
+  const [before, next] = [s[i - 1] ?? " ", s[i + 1] ?? " "];
+  return /\s/.test(next) || next.charCodeAt(0) > 0x7f || before.charCodeAt(0) > 0x7f;
 }
 
 /** A token starting at i, if one does; `fresh`: no word in progress; `canStart`: not inside an ASCII code. */

@@ -524,8 +524,11 @@ describe("noticeText", () => {
     expect(noticeText("not_understood", {}, "zh-CN")).toContain("帮助");
     expect(noticeText("forbidden_action", { scope: "approval" }, "zh-CN")).toBe("您不是该审批步骤的审批人，操作未生效");
     expect(noticeText("forbidden_action", {}, "en")).toBe("You are not allowed to do that: nothing was changed");
-    expect(noticeText("already_decided", { orderNo: "SO-1", status: "已同意" }, "zh-CN")).toBe(
+    expect(noticeText("already_decided", { orderNo: "SO-1", status: "approved" }, "zh-CN")).toBe(
       "订单 SO-1 的该审批已处理（已同意），无需重复操作",
+    );
+    expect(noticeText("already_decided", { orderNo: "SO-1", status: "rejected" }, "en")).toBe(
+      "This approval of order SO-1 was already decided (Rejected): nothing more to do",
     );
     expect(noticeText("already_decided", {}, "zh-CN")).toBe("该审批已处理，无需重复操作");
   });

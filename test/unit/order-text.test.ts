@@ -153,6 +153,16 @@ describe("parseIntent", () => {
       order("ACME Corp", [line("SKU-1001", 20, null, null, "20 x SKU-1001")]),
     ],
     [
+      "“name: quantity” items with no customer",
+      "下单 N95口罩：200箱，手套：50盒",
+      order(null, [line("N95口罩", 200, "箱", null, "N95口罩:200箱"), line("手套", 50, "盒", null, "手套:50盒")]),
+    ],
+    [
+      "a customer ended by a full stop",
+      "下单 华东医疗。N95口罩 200箱",
+      order("华东医疗", [line("N95口罩", 200, "箱", null, "N95口罩 200箱")]),
+    ],
+    [
       "ideographic space, full-width digits and 元/箱",
       "下单 华东医疗 口罩\u3000２００箱 单价 ３０元/箱",
       order("华东医疗", [line("口罩", 200, "箱", 3000, "口罩 200箱 单价 30元/箱")]),

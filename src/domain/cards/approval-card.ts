@@ -62,7 +62,8 @@ export function approvalCard(view: OrderView, stepId: number, ctx: ApprovalCardC
     ];
     // The option value is the reason text itself, so the bot stores it as the comment as it is.
     const options = REJECT_REASONS.map((key) => ({ value: t(locale, key), label: t(locale, key) }));
-    card.select = { action: "approval.reject", label: t(locale, "approval.rejectSelect"), name: "reason", options, values };
+    const label = t(locale, "approval.rejectSelect");
+    card.select = { action: "approval.reject", label, name: "reason", options, values };
     return card;
   }
   card.banner = closedBanner(view, step, locale);
@@ -71,7 +72,8 @@ export function approvalCard(view: OrderView, stepId: number, ctx: ApprovalCardC
 
 function approvalLine(line: OrderView["lines"][number], locale: Locale): CardLine {
   if (line.discountBp <= 0) return pricedLine(line, locale);
-  return pricedLine(line, locale, { note: t(locale, "fmt.discount", { pct: percent(line.discountBp) }), flag: "warning" });
+  const note = t(locale, "fmt.discount", { pct: percent(line.discountBp) });
+  return pricedLine(line, locale, { note, flag: "warning" });
 }
 
 function subtitle(view: OrderView, step: ApprovalStepView, locale: Locale): string {
@@ -90,7 +92,8 @@ function orderFields(view: OrderView, step: ApprovalStepView, ctx: ApprovalCardC
   ];
   if (credit) fields.push({ label: t(locale, "field.credit"), value: creditText(credit, locale) });
   const maxBp = Math.max(0, ...view.lines.map((l) => l.discountBp));
-  fields.push({ label: t(locale, "field.maxDiscount"), value: maxBp > 0 ? `${percent(maxBp)}%` : t(locale, "value.none") });
+  const maxDiscount = maxBp > 0 ? `${percent(maxBp)}%` : t(locale, "value.none");
+  fields.push({ label: t(locale, "field.maxDiscount"), value: maxDiscount });
   const why = reasonTexts(step.reasons.length > 0 ? step.reasons : view.approval.reasons, locale);
   if (why.length > 0) fields.push({ label: t(locale, "field.reasons"), value: joinSentences(why, locale) });
   return fields;
@@ -113,7 +116,8 @@ function decisionFields(view: OrderView, step: ApprovalStepView, locale: Locale)
     fields.push({ label: t(locale, "field.countersign"), value: progress });
     for (const approver of step.approvers) {
       const decision = latestDecisionOf(step, approver.id);
-      fields.push({ label: approver.name, value: decision ? decisionText(decision, locale) : t(locale, "step.pending") });
+      const value = decision ? decisionText(decision, locale) : t(locale, "step.pending");
+      fields.push({ label: approver.name, value });
     }
   } else {
     const decision = decidingDecision(step);

@@ -23,7 +23,9 @@ const MAX_OPTIONS = 10;
  */
 export function chooseCard(ctx: ChooseContext): Card {
   const { locale, action, name, options } = ctx;
-  if (options.length === 0) throw new DomainError("validation_failed", "a choice needs at least one option", { path: "options" });
+  if (options.length === 0) {
+    throw new DomainError("validation_failed", "a choice needs at least one option", { path: "options" });
+  }
   const shown = options.slice(0, MAX_OPTIONS);
   const values = ctx.values ?? {};
   const card: Card = {
@@ -37,7 +39,13 @@ export function chooseCard(ctx: ChooseContext): Card {
       shown.length <= MAX_CARD_BUTTONS
         ? shown.map((o) => button(action, o.label, "default", { ...values, [name]: o.value }))
         : [],
-    select: { action, label: t(locale, "choose.select"), name, options: shown.map((o) => ({ ...o })), values: { ...values } },
+    select: {
+      action,
+      label: t(locale, "choose.select"),
+      name,
+      options: shown.map((o) => ({ value: o.value, label: o.label })),
+      values: { ...values },
+    },
   };
   if (options.length > shown.length) card.notes = [t(locale, "choose.more", { n: options.length - shown.length })];
   return card;

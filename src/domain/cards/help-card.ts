@@ -27,7 +27,9 @@ export function helpCard(ctx: HelpContext): Card {
     fields.push(example("help.order", "help.orderExample"), example("help.orderOther", "help.orderOtherExample"));
     fields.push(example("help.myOrders", "help.myOrdersExample"));
   }
-  if (roles.length > 0) fields.push(example("help.lookup", "help.lookupExample"), example("help.stock", "help.stockExample"));
+  if (roles.length > 0) {
+    fields.push(example("help.lookup", "help.lookupExample"), example("help.stock", "help.stockExample"));
+  }
   const notes = ROLE_HINTS.filter((h) => has(h.roles)).map((h) => t(locale, h.key));
   if (roles.length === 0) notes.push(t(locale, "help.noRole"));
   return {

@@ -1,8 +1,15 @@
 import { t, type Locale } from "../i18n";
+import type { StepStatus } from "../order-view";
 
 /** The plain chat texts the outbox sends, and what each needs to say its piece. */
 export interface NoticeParams {
-  step_decided: { orderNo: string; approverName: string; decision: "approve" | "reject"; stepLabel?: string; comment?: string | null };
+  step_decided: {
+    orderNo: string;
+    approverName: string;
+    decision: "approve" | "reject";
+    stepLabel?: string;
+    comment?: string | null;
+  };
   order_approved: { orderNo: string };
   order_rejected: { orderNo: string; reason?: string | null };
   order_shipped: { orderNo: string; carrier: string; trackingNo: string; partial?: boolean };
@@ -10,8 +17,8 @@ export interface NoticeParams {
   not_understood: Record<string, never>;
   /** scope "approval": the person is not an approver of that step; otherwise a general refusal. */
   forbidden_action: { scope?: "approval" | "order" };
-  /** status is how the step ended, e.g. 已同意; both may be missing when the bot knows no more. */
-  already_decided: { orderNo?: string; status?: string };
+  /** How the step ended; both may be missing when the bot knows no more. */
+  already_decided: { orderNo?: string; status?: Exclude<StepStatus, "waiting" | "pending"> };
 }
 
 export type NoticeKey = keyof NoticeParams;
@@ -21,7 +28,8 @@ export function noticeText<K extends NoticeKey>(key: K, params: NoticeParams[K],
   return WRITERS[key](params, locale);
 }
 
-const reason = (text: string | null | undefined, locale: Locale): string => (text ? t(locale, "notice.reason", { reason: text }) : "");
+const reason = (text: string | null | undefined, locale: Locale): string =>
+  text ? t(locale, "notice.reason", { reason: text }) : "";
 
 const WRITERS: { [K in NoticeKey]: (p: NoticeParams[K], locale: Locale) => string } = {
   step_decided: (p, locale) => {
@@ -41,10 +49,9 @@ const WRITERS: { [K in NoticeKey]: (p: NoticeParams[K], locale: Locale) => strin
   order_cancelled: (p, locale) => t(locale, "notice.orderCancelled", { orderNo: p.orderNo }) + reason(p.reason, locale),
   not_understood: (_p, locale) => t(locale, "notice.notUnderstood"),
   forbidden_action: (p, locale) => t(locale, p.scope === "approval" ? "notice.forbiddenApproval" : "notice.forbidden"),
-  already_decided: (p, locale) =>
-    !p.orderNo
-      ? t(locale, "notice.alreadyDecidedBare")
-      : p.status
-        ? t(locale, "notice.alreadyDecided", { orderNo: p.orderNo, status: p.status })
-        : t(locale, "notice.alreadyDecidedOrder", { orderNo: p.orderNo }),
+  already_decided: (p, locale) => {
+    if (!p.orderNo) return t(locale, "notice.alreadyDecidedBare");
+    if (!p.status) return t(locale, "notice.alreadyDecidedOrder", { orderNo: p.orderNo });
+    return t(locale, "notice.alreadyDecided", { orderNo: p.orderNo, status: t(locale, `step.${p.status}`) });
+  },
 };

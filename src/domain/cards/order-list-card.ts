@@ -9,7 +9,8 @@ export function orderListCard(views: OrderView[], ctx: CardContext): Card {
   const { locale } = ctx;
   const base = { kind: "order_list" as const, locale, title: t(locale, "list.title"), fields: [], buttons: [] };
   if (views.length === 0) {
-    return { ...base, notes: [t(locale, "list.empty")], link: { label: t(locale, "link.newOrder"), path: "/m/orders/new" } };
+    const link = { label: t(locale, "link.newOrder"), path: "/m/orders/new" };
+    return { ...base, notes: [t(locale, "list.empty")], link };
   }
   const { lines, moreLines } = truncate(
     views.map((v) => ({

@@ -45,7 +45,10 @@ export function orderPreviewCard(view: OrderView, ctx: OrderPreviewContext): Car
     lines,
     ...(moreLines ? { moreLines } : {}),
     buttons: draft
-      ? [button("order.submit", t(locale, "btn.submit"), "primary", values), button("order.discard", t(locale, "btn.discard"), "danger", values)]
+      ? [
+          button("order.submit", t(locale, "btn.submit"), "primary", values),
+          button("order.discard", t(locale, "btn.discard"), "danger", values),
+        ]
       : [],
     link: draft
       ? { label: t(locale, "link.edit"), path: `/m/orders/${view.id}/edit` }
@@ -60,7 +63,9 @@ export function orderPreviewCard(view: OrderView, ctx: OrderPreviewContext): Car
 
 function previewLine(line: OrderLineView, { locale, availableByProductId }: OrderPreviewContext): CardLine {
   const available = availableByProductId[line.productId];
-  if (available === undefined) return pricedLine(line, locale, { note: t(locale, "preview.stockUnknown"), flag: "muted" });
+  if (available === undefined) {
+    return pricedLine(line, locale, { note: t(locale, "preview.stockUnknown"), flag: "muted" });
+  }
   const text = qtyText(available, line.unit, locale);
   if (line.qty > available) {
     return pricedLine(line, locale, { note: t(locale, "preview.stockShort", { available: text }), flag: "warning" });

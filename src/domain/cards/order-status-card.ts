@@ -2,7 +2,17 @@ import type { Card, CardLine } from "../card";
 import { statusLabel, t, type Locale } from "../i18n";
 import { formatFen } from "../money";
 import type { OrderView } from "../order-view";
-import { orderRef, pricedLine, rejectionReason, routeProgress, salesRepName, statusTone, truncate, when, type CardContext } from "./shared";
+import {
+  orderRef,
+  pricedLine,
+  rejectionReason,
+  routeProgress,
+  salesRepName,
+  statusTone,
+  truncate,
+  when,
+  type CardContext,
+} from "./shared";
 
 /** Where an order stands: status, approval progress, shipments with tracking numbers, and payment. */
 export function orderStatusCard(view: OrderView, ctx: CardContext): Card {
@@ -38,7 +48,8 @@ export function orderStatusCard(view: OrderView, ctx: CardContext): Card {
 
 function statusLine(line: OrderView["lines"][number], locale: Locale): CardLine {
   const partly = line.shippedQty > 0 && line.shippedQty < line.qty;
-  return partly ? pricedLine(line, locale, { note: t(locale, "fmt.shippedQty", { qty: line.shippedQty }) }) : pricedLine(line, locale);
+  if (!partly) return pricedLine(line, locale);
+  return pricedLine(line, locale, { note: t(locale, "fmt.shippedQty", { qty: line.shippedQty }) });
 }
 
 function bannerText(view: OrderView, locale: Locale): string {

@@ -108,7 +108,10 @@ export function rejectionReason(view: OrderView): string | null {
 /** "直属主管审批（已同意） → 财务审批（待审批）" */
 export function routeProgress(steps: ApprovalStepView[], locale: Locale): string {
   return steps
-    .map((s) => (locale === "en" ? `${s.label} (${t(locale, `step.${s.status}`)})` : `${s.label}（${t(locale, `step.${s.status}`)}）`))
+    .map((s) => {
+      const status = t(locale, `step.${s.status}`);
+      return locale === "en" ? `${s.label} (${status})` : `${s.label}（${status}）`;
+    })
     .join(" → ");
 }
 

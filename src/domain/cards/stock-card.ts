@@ -44,8 +44,13 @@ function isLow(item: StockItem): boolean {
 
 function stockLine(item: StockItem, locale: Locale): CardLine {
   const q = (n: number) => qtyText(n, item.unit, locale);
-  const detail = t(locale, "stock.detail", { onHand: q(item.onHand), reserved: q(item.reserved), safety: q(item.safetyStock) });
-  const line: CardLine = { name: item.name, sku: item.sku, qty: t(locale, "stock.available", { qty: q(item.available) }), note: detail };
+  const detail = t(locale, "stock.detail", {
+    onHand: q(item.onHand),
+    reserved: q(item.reserved),
+    safety: q(item.safetyStock),
+  });
+  const qty = t(locale, "stock.available", { qty: q(item.available) });
+  const line: CardLine = { name: item.name, sku: item.sku, qty, note: detail };
   if (!isLow(item)) return line;
   const tone = item.available <= 0 ? "danger" : "warning";
   return { ...line, note: `${t(locale, "stock.low")} · ${detail}`, flag: tone };

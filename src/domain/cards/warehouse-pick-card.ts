@@ -34,7 +34,9 @@ export function warehousePickCard(view: OrderView, ctx: CardContext): Card {
     return card;
   }
   // A redrawn card says how far the order has got; only an approved or picking order invites picking.
-  if (view.status !== "approved") card.banner = { text: statusLabel(view.status, locale), tone: statusTone(view.status) };
+  if (view.status !== "approved") {
+    card.banner = { text: statusLabel(view.status, locale), tone: statusTone(view.status) };
+  }
   card.link = { label: t(locale, "link.startPick"), path: `/m/warehouse/orders/${view.id}` };
   return card;
 }
