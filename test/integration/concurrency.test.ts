@@ -1,5 +1,5 @@
 import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
-import { API_ACTOR, actorFor, buildCustomer, buildProduct, buildTeam, reservedMatchesOpenLines } from "../helpers/factories";
+import { API_ACTOR, actorFor, buildCustomer, buildProduct, buildTeam, buildUser, reservedMatchesOpenLines } from "../helpers/factories";
 
 describe(`concurrency (${onMysql ? "MariaDB" : "SQLite"})`, () => {
   let t: TestApp;
@@ -32,7 +32,7 @@ describe(`concurrency (${onMysql ? "MariaDB" : "SQLite"})`, () => {
   });
 
   it("records exactly one decision when two approvers decide the same `any` step at once", async () => {
-    const second = await (await import("../helpers/factories")).buildUser(t.app, ["finance"], null, "钱会计");
+    const second = await buildUser(t.app, ["finance"], null, "钱会计");
     const product = await buildProduct(t.app, { onHand: 10, listPriceFen: 100 });
     const customer = await buildCustomer(t.app, { ownerUserId: team.rep.id });
     const rules = {
