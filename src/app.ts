@@ -12,6 +12,16 @@ import { createLogger } from "./logger";
 import { createServices, type Services } from "./services";
 import type { ServiceDeps } from "./services/deps";
 import { seedDemoData } from "./services/seed-demo-data";
+import type { ChatChannel } from "./channels/channel";
+import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
+import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
+import { createSimulatorCardRenderer } from "./channels/simulator/render";
+import { createInboundPipeline, type InboundPipeline } from "./bot/inbound";
+import { createBot } from "./bot/conversation";
+import { createDeliverers } from "./outbox/deliver";
+import { createDispatcher, type Dispatcher } from "./outbox/dispatcher";
+import { devConsoleRoutes } from "./http/routes/dev/routes";
+import { projectPath } from "./paths";
 
 export interface AppOptions {
   /** The clock; tests pass a fixed or stepping one. */
@@ -27,6 +37,11 @@ export interface App {
   services: Services;
   deps: ServiceDeps;
   http: Koa;
+  channels: ChannelRegistry;
+  /** The simulator channel when enabled (dev console, demos, tests). */
+  simulator: SimulatorChannel | null;
+  inbound: InboundPipeline;
+  dispatcher: Dispatcher;
   /** Applies migrations and, on an empty database with seeding on, loads the demo company. */
   prepare(): Promise<void>;
   /** Background work (outbox dispatch, jobs); not started by tests that drive things by hand. */
@@ -41,8 +56,36 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, config.cacheKeyPrefix) : createMemoryCache();
   const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl };
   const services = createServices(deps);
-  const http = createHttpApp({ config, services, db, cache, log });
   const stoppers: Array<() => Promise<void>> = [];
+
+  const simulator = config.simulator.enabled
+    ? createSimulatorChannel({
+        sequelize: db.sequelize,
+        publicUrl: config.publicUrl,
+        now: deps.now,
+        findUser: async (uid) => {
+          const u = await db.models.User.findOne({ where: { platform: "simulator", platformUserId: uid } });
+          const manager = u?.managerId ? await db.models.User.findByPk(u.managerId) : null;
+          return u ? { platformUserId: u.platformUserId, name: u.name, mobile: u.mobile, managerPlatformUserId: manager?.platformUserId ?? null, department: u.department } : null;
+        },
+      })
+    : null;
+  const channelList: ChatChannel[] = [...(simulator ? [simulator] : [])];
+  const channels = createChannelRegistry(channelList);
+
+  const bot = createBot({ services, serviceDeps: deps, channels, log: log.child({ module: "bot" }), now: deps.now });
+  const inbound = createInboundPipeline({ db, cache, log: log.child({ module: "inbound" }), now: deps.now, handle: (event) => bot.handle(event) });
+
+  const rates: Record<string, number> = { simulator: config.simulator.ratePerSec };
+  const deliverers = createDeliverers({ db, cache, services, channels, now: deps.now, ratePerSec: (p) => rates[p] ?? 10 });
+  const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers }, config.outbox);
+
+  const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
+  const http = createHttpApp({ config, services, db, cache, log }, [
+    ...(simulator
+      ? [() => devConsoleRoutes({ simulator, inbound, db, renderCard, publicUrl: config.publicUrl, log, viewsDir: projectPath("miniapp/views"), now: deps.now })]
+      : []),
+  ]);
 
   return {
     config,
@@ -52,6 +95,10 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     services,
     deps,
     http,
+    channels,
+    simulator,
+    inbound,
+    dispatcher,
     async prepare() {
       const applied = await migrate(db, log.child({ module: "migrate" }));
       if (applied.length) log.info({ applied }, "migrations applied");
@@ -60,9 +107,21 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         if (created) log.info("demo data loaded");
       }
     },
-    startBackground() {},
+    startBackground() {
+      if (config.outbox.enabled) {
+        dispatcher.start();
+        stoppers.push(() => dispatcher.stop());
+      }
+      // Events acknowledged before a crash but never handled are picked up again.
+      const recovery = setInterval(() => void inbound.recover().catch((err) => log.error({ err }, "inbound recovery failed")), 60_000);
+      recovery.unref();
+      stoppers.push(async () => clearInterval(recovery));
+      void inbound.recover(0).catch((err) => log.error({ err }, "inbound recovery failed"));
+    },
     async close() {
+      await inbound.drain();
       for (const stop of stoppers.splice(0)) await stop();
+      for (const channel of channels.all()) await channel.close?.();
       await cache.close();
       await db.close();
     },

@@ -10,6 +10,8 @@ const USAGE = `usage: npm run cli -- <command>
   apikey create --name <name>  create an API key; it is printed once and stored hashed
   apikey list                  list keys (prefix, name, last used)
   apikey revoke <prefix>       revoke a key
+  outbox list [--status dead]  messages waiting, failing or dead (default: dead)
+  outbox retry <id>|--dead     send a dead message again (one, or every dead one)
 `;
 
 type Command = (app: App, args: string[]) => Promise<void>;
@@ -43,6 +45,28 @@ const COMMANDS: Record<string, Command> = {
       if (!done) process.exitCode = 1;
     } else {
       throw new UsageError("apikey needs create --name <name> | list | revoke <prefix>");
+    }
+  },
+  async outbox(app, args) {
+    const [sub, ...rest] = args;
+    const m = app.db.models;
+    if (sub === "list") {
+      const status = flag(rest, "--status") ?? "dead";
+      const rows = await m.Outbox.findAll({ where: { status }, order: [["id", "ASC"]], limit: 200 });
+      if (rows.length === 0) process.stdout.write(`no ${status} messages\n`);
+      for (const r of rows) {
+        process.stdout.write(`#${r.id}  ${r.topic}  attempts=${r.attempts}  ${r.dedupeKey}\n    ${r.lastError ?? ""}\n`);
+      }
+    } else if (sub === "retry" && rest[0]) {
+      const where = rest[0] === "--dead" ? { status: "dead" } : { id: Number(rest[0]), status: "dead" };
+      if (rest[0] !== "--dead" && !/^\d+$/.test(rest[0])) throw new UsageError("outbox retry needs a numeric id or --dead");
+      const [count] = await m.Outbox.update(
+        { status: "pending", attempts: 0, nextAttemptAt: new Date(), leaseUntil: null, leasedBy: null, lastError: null },
+        { where },
+      );
+      process.stdout.write(`${count} message(s) queued again\n`);
+    } else {
+      throw new UsageError("outbox needs list [--status <status>] | retry <id>|--dead");
     }
   },
 };

@@ -36,6 +36,9 @@ async function main() {
       });
     });
     server.closeIdleConnections();
+    // Long-lived streams (the dev console's live updates) would hold the server open: give in-flight
+    // requests a moment, then close what is left.
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -20,10 +20,9 @@ const UNIT_WORDS = new Set([
   ...["pack", "packs", "bag", "bags", "bottle", "bottles", "set", "sets", "pair", "pairs", "roll", "rolls"],
 ]);
 const SEPARATORS = /[\s\p{P}\p{S}]+/u;
+const SEPARATORS_ALL = new RegExp(SEPARATORS.source, "gu");
 // Typo tolerance is for codes people type by hand (SKU-1001); shorter ones are too easy to hit by accident.
 const MIN_TYPO_CODE = 6;
-
-const SEPARATORS_ALL = new RegExp(SEPARATORS.source, "gu");
 
 /** NFKC, lower case, no spaces or punctuation; keeps every character that could tell two names apart. */
 function compactKey(s: string): string {
@@ -65,7 +64,8 @@ export function matchOne<T extends Matchable>(
   candidates: readonly T[],
   opts: { maxAmbiguous?: number } = {},
 ): MatchResult<T> {
-  const max = Math.max(1, Math.floor(opts.maxAmbiguous ?? DEFAULT_MAX_AMBIGUOUS));
+  const asked = opts.maxAmbiguous ?? DEFAULT_MAX_AMBIGUOUS;
+  const max = Number.isFinite(asked) ? Math.max(1, Math.floor(asked)) : DEFAULT_MAX_AMBIGUOUS;
   const variants = [...new Set([compactKey(query), normalizeKey(query)])].filter((v) => v !== "");
   if (variants.length === 0) return { kind: "none" };
   const keys = candidates.map(keysOf);
@@ -97,9 +97,8 @@ const keyCache = new WeakMap<Matchable, { from: Matchable; aliases: string; keys
 function keysOf(c: Matchable): Keys {
   const aliases = c.aliases ? c.aliases.join("\u0000") : "";
   const hit = keyCache.get(c);
-  if (hit && hit.from.code === c.code && hit.from.name === c.name && hit.from.barcode === c.barcode && hit.aliases === aliases) {
-    return hit.keys;
-  }
+  const same = hit && hit.from.code === c.code && hit.from.name === c.name && hit.from.barcode === c.barcode;
+  if (same && hit.aliases === aliases) return hit.keys;
   const keys = {
     code: compactKey(c.code),
     barcode: c.barcode ? compactKey(c.barcode) : "",

@@ -119,11 +119,12 @@ function parseOrderBody(body: string): BodyParse {
 /** Readings of where the customer ends, most explicit first; parseOrderBody keeps the best. */
 function customerOptions(body: string): { customer: string | null; rest: string }[] {
   const label = CUSTOMER_LABEL.exec(body);
-  const text = label ? body.slice(label[0].length) : body;
+  const text = (label ? body.slice(label[0].length) : body).replace(/^[\s,;.]+/, "");
   const options: { customer: string | null; rest: string }[] = [];
   const offer = (customer: string, restAt: number) => {
     const rest = text.slice(restAt).replace(/^[\s,;:.]+/, "");
-    if (isWordsOnly(customer) && !options.some((o) => o.rest === rest)) options.push({ customer: cleanCustomer(customer), rest });
+    if (!isWordsOnly(customer) || options.some((o) => o.rest === rest)) return;
+    options.push({ customer: cleanCustomer(customer), rest });
   };
   const segment = text.slice(0, tokenize(text).find((t) => t.kind === "sep")?.start ?? text.length);
   const colon = segment.indexOf(":");
@@ -160,13 +161,18 @@ type Tok =
 // Weights and volumes (kg, ml, 斤) are deliberately not units: in "大米5kg 10袋" they are part of the name.
 const CN_UNIT = "[箱个件盒包只瓶套袋桶支双台卷张把条罐组提副块]";
 const EN_UNIT =
-  "(?:pcs|pc|pieces|piece|boxes|box|units|unit|cartons|carton|ctns|ctn|packs|pack|bags|bag|bottles|bottle|sets|set|pairs|pair|rolls|roll)(?![a-z])";
+  "(?:pcs|pc|pieces|piece|boxes|box|units|unit|cartons|carton|ctns|ctn|packs|pack|bags|bag|" +
+  "bottles|bottle|sets|set|pairs|pair|rolls|roll)(?![a-z])";
 const NUMBER = /-?\d+(?:\.\d+)?/y;
 const UNIT = new RegExp(`\\s*(${CN_UNIT}|${EN_UNIT})`, "iy");
 // A bare number is a quantity only when something clearly ends it; "3层口罩" and "3M" are names.
 const QTY_END = /(?:$|[\s,;:×*@¥]|\.(?!\d)|[xX](?![a-z])|单价|价格|售价|每)/iy;
 const PER_UNIT = `(?:\\s*\\/\\s*(?:${CN_UNIT}|${EN_UNIT}))?`;
-const AMOUNT = new RegExp(`\\s*:?\\s*(?:¥\\s*)?(\\d+(?:\\.\\d+)?)(?:\\s*(?:元|块|rmb|yuan|cny)(?![a-z]))?${PER_UNIT}(?:\\s*(?:each|ea)(?![a-z]))?`, "iy");
+const CURRENCY = "(?:\\s*(?:元|块|rmb|yuan|cny)(?![a-z]))?"; // 块 is money only after a price marker
+const AMOUNT = new RegExp(
+  `\\s*:?\\s*(?:¥\\s*)?(\\d+(?:\\.\\d+)?)${CURRENCY}${PER_UNIT}(?:\\s*(?:each|ea)(?![a-z]))?`,
+  "iy",
+);
 const YUAN_PRICE = new RegExp(`(?:¥\\s*(\\d+(?:\\.\\d+)?)(?:\\s*元)?|(\\d+(?:\\.\\d+)?)\\s*元)${PER_UNIT}`, "iy");
 const BAD_AMOUNT = /\s*:?\s*([^\s,;\n]*)/y;
 const STRONG_MARKER = /(?:单价|价格|售价|价钱|@)/y; // a price must follow; anything else is reported
@@ -274,7 +280,8 @@ function readQty(s: string, i: number, signed: boolean): Tok | null {
   const end = NUMBER.lastIndex;
   const unit = sticky(UNIT, s, end);
   if (unit) {
-    return { kind: "qty", start: i, end: UNIT.lastIndex, text: num[0], value: Number(num[0]), unit: unit[1].toLowerCase() };
+    const unitText = unit[1].toLowerCase();
+    return { kind: "qty", start: i, end: UNIT.lastIndex, text: num[0], value: Number(num[0]), unit: unitText };
   }
   if (!sticky(QTY_END, s, end)) return null;
   return { kind: "qty", start: i, end, text: num[0], value: Number(num[0]), unit: null };
@@ -395,7 +402,9 @@ function checkDraft(text: string, d: Draft, lines: ParsedLine[], problems: strin
   const first = d.toks.reduce((at, t) => Math.min(at, t.start), Infinity);
   const last = d.toks.reduce((at, t) => Math.max(at, t.end), 0);
   const raw = text.slice(first, last).trim();
-  const name = d.words.map((w, k) => (k > 0 && w.start > d.words[k - 1].end ? " " : "") + text.slice(w.start, w.end)).join("");
+  const name = d.words
+    .map((w, k) => (k > 0 && w.start > d.words[k - 1].end ? " " : "") + text.slice(w.start, w.end))
+    .join("");
   if (!name) {
     if (d.qty) problems.push(`“${raw}”缺少商品名称`);
     else if (d.prices.length > 0) problems.push(`单价“${d.prices[0].text}”没有对应的商品`);

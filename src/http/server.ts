@@ -1,6 +1,5 @@
 import Koa from "koa";
 import Router from "@koa/router";
-import { DomainError } from "../domain/errors";
 import type { HttpDeps } from "./deps";
 import { requireApiKey } from "./middleware/api-key";
 import { errorHandler } from "./middleware/errors";
@@ -24,15 +23,10 @@ export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = []): Koa 
   api.use(jsonBody(deps.config.http.bodyLimitKb));
   api.use(requireApiKey(deps.services, deps.cache));
   api.use(rateLimit(deps.cache, deps.config.http.apiRateLimitPerMin, "key", (ctx) => ctx.state.actor.label));
-  for (const r of [orderRoutes(deps), catalogRoutes(deps)]) api.use(r.routes(), r.allowedMethods(methodOptions));
+  for (const r of [orderRoutes(deps), catalogRoutes(deps)]) api.use(r.routes(), r.allowedMethods());
 
   const routers = [healthRoutes(deps), api, ...extra.map((f) => f(deps))];
-  for (const r of routers) app.use(r.routes()).use(r.allowedMethods(methodOptions));
+  // Not throwing: only then does the router set Allow; errorHandler gives the bare 405/501 our shape.
+  for (const r of routers) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }
-
-const methodOptions = {
-  throw: true,
-  methodNotAllowed: () => new DomainError("method_not_allowed", "this route does not accept that method"),
-  notImplemented: () => new DomainError("method_not_allowed", "this method is not supported"),
-};

@@ -1,7 +1,14 @@
 import type { Transaction } from "sequelize";
 import type { ServiceDeps } from "./deps";
 
-export type OutboxTopic = "card.send" | "card.update" | "chat.text" | "customer.notify" | "webhook.deliver";
+/**
+ * card.send: an order card built at send time ({card, orderId, stepId?, userId});
+ * chat.card: a card already built by the bot ({userId, card, orderId?, refKind?});
+ * card.update: redraw an order's live cards ({orderId, stepId?});
+ * chat.text: a notice ({userId, text} or {userId, message, orderId, ...});
+ * customer.notify: a shipment notice to the customer; webhook.deliver: a signed POST to an ERP.
+ */
+export type OutboxTopic = "card.send" | "chat.card" | "card.update" | "chat.text" | "customer.notify" | "webhook.deliver";
 
 export interface OutboxMessage {
   topic: OutboxTopic;

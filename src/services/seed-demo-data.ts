@@ -82,7 +82,7 @@ export async function seedDemoData(deps: ServiceDeps): Promise<{ created: boolea
       ...c,
       ownerUserId: ids.get(i % 2 === 0 ? "sales" : "sales2") ?? null,
       chatPlatform: "simulator",
-      chatTarget: `customer:${c.code}`,
+      chatTarget: c.code,
     })),
     SYSTEM_ACTOR,
   );

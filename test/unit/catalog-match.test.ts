@@ -103,6 +103,10 @@ describe("matchOne", () => {
       expect(matchOne("口罩", PRODUCTS, { maxAmbiguous: 1 })).toEqual({ kind: "ambiguous", items: [N95] });
     });
 
+    it("falls back to the default when maxAmbiguous is not a usable number", () => {
+      expect(matchOne("口罩", PRODUCTS, { maxAmbiguous: Number.NaN })).toEqual({ kind: "ambiguous", items: [N95, SURGICAL] });
+    });
+
     it("shows at most eight candidates by default", () => {
       const many = Array.from({ length: 20 }, (_, i) => ({ id: i, code: `C-${i}`, name: `口罩${i}号` }));
       const result = matchOne("口罩", many);

@@ -1,7 +1,7 @@
 import type { CreationOptional, InferAttributes, InferCreationAttributes, Model, ModelStatic, Sequelize } from "sequelize";
 import { bigId, bool, date, id, int, jsonText, str } from "./columns";
 
-export type OutboxStatus = "pending" | "leased" | "sent" | "dead";
+export type OutboxStatus = "pending" | "leased" | "sending" | "sent" | "dead";
 
 export interface OutboxRow extends Model<InferAttributes<OutboxRow>, InferCreationAttributes<OutboxRow>> {
   id: CreationOptional<number>;
@@ -14,7 +14,7 @@ export interface OutboxRow extends Model<InferAttributes<OutboxRow>, InferCreati
   leaseUntil: CreationOptional<Date | null>;
   leasedBy: CreationOptional<string | null>;
   /** What the platform answered when the message went out (message id, card handle): proof it was sent. */
-  platformRef: CreationOptional<unknown>;
+  platformRef: CreationOptional<unknown> | null;
   lastError: CreationOptional<string | null>;
   sentAt: CreationOptional<Date | null>;
   createdAt: CreationOptional<Date>;

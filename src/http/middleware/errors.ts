@@ -46,6 +46,9 @@ export function errorHandler(log: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new DomainError("not_found", `no route for ${ctx.method} ${ctx.path}`);
       }
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        throw new DomainError("method_not_allowed", `${ctx.path} does not accept ${ctx.method}`, { allow: ctx.response.get("Allow") });
+      }
     } catch (raw) {
       const err = raw instanceof DomainError ? raw : fromHttpError(raw as { status?: number });
       if (err) {

@@ -5,6 +5,7 @@ import type { OrderRow } from "../../db/models/orders";
 import type { ServiceDeps } from "../deps";
 import { recordAudit } from "./audit";
 import { emitOrderEvent, type OrderEvent } from "./notify";
+import { enqueue } from "../enqueue";
 
 const EVENT: Partial<Record<OrderAction, OrderEvent>> = {
   submit: "order.submitted",
@@ -47,4 +48,10 @@ export async function moveOrder(
   });
   const event = EVENT[action];
   if (event) await emitOrderEvent(deps, tx, order, event, `${order.version}`);
+  // Every card already showing this order (preview, approval, warehouse) is redrawn in place.
+  await enqueue(deps, tx, {
+    topic: "card.update",
+    dedupeKey: `card.update:order:${order.id}:v${order.version}`,
+    payload: { orderId: order.id },
+  });
 }

@@ -103,11 +103,9 @@ export async function notifyShipped(deps: ServiceDeps, tx: Transaction, order: O
   await enqueue(deps, tx, messages);
 }
 
-/** Every live card of the order is redrawn (it will show the order as cancelled). */
+/** The rep hears of it; the order's live cards are redrawn by the move itself. */
 export async function notifyCancelled(deps: ServiceDeps, tx: Transaction, order: OrderRow) {
-  const messages: OutboxMessage[] = [
-    { topic: "card.update", dedupeKey: `card.update:order:${order.id}:cancelled`, payload: { orderId: order.id } },
-  ];
+  const messages: OutboxMessage[] = [];
   if (order.salesRepId !== null) {
     messages.push({
       topic: "chat.text",

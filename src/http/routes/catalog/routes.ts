@@ -1,6 +1,6 @@
 import Router from "@koa/router";
 import type { HttpDeps } from "../../deps";
-import { parse } from "../../parse";
+import { inBody, parse } from "../../parse";
 import { CustomersBody, ListQuery, ProductsBody, SkuParams, StockBody } from "./schemas";
 
 /** /api/v1/products, /customers and /stock: master data and stock levels kept in step with the ERP/WMS. */
@@ -13,7 +13,8 @@ export function catalogRoutes({ services }: HttpDeps): Router {
 
   router.put("/products", async (ctx) => {
     const items = parse(ProductsBody, ctx.request.body, "body");
-    const saved = await services.upsertProducts(items, ctx.state.actor);
+    const single = !Array.isArray(ctx.request.body);
+    const saved = await inBody(services.upsertProducts(items, ctx.state.actor), { single });
     ctx.body = { items: saved };
   });
 
@@ -23,7 +24,8 @@ export function catalogRoutes({ services }: HttpDeps): Router {
 
   router.put("/customers", async (ctx) => {
     const items = parse(CustomersBody, ctx.request.body, "body");
-    ctx.body = { items: await services.upsertCustomers(items, ctx.state.actor) };
+    const single = !Array.isArray(ctx.request.body);
+    ctx.body = { items: await inBody(services.upsertCustomers(items, ctx.state.actor), { single }) };
   });
 
   router.get("/stock/:sku", async (ctx) => {

@@ -2,13 +2,13 @@ import Router from "@koa/router";
 import { DomainError } from "../../../domain/errors";
 import type { Actor } from "../../../domain/roles";
 import type { HttpDeps } from "../../deps";
-import { parse } from "../../parse";
+import { inBody, parse } from "../../parse";
 import {
   CancelBody,
   CreateOrderBody,
   DecisionBody,
   EmptyBody,
-  IdempotencyKeyHeader,
+  IdempotencyHeaders,
   ListOrdersQuery,
   OrderIdParams,
   PaymentBody,
@@ -18,6 +18,9 @@ import {
   toInstant,
 } from "./schemas";
 
+/** Width of audit_events.actor and the created_by columns. */
+const AUDIT_ACTOR_MAX = 64;
+
 /** /api/v1/orders: what an ERP or WMS does with orders. */
 export function orderRoutes({ services, db }: HttpDeps): Router {
   const router = new Router({ prefix: "/orders" });
@@ -26,8 +29,9 @@ export function orderRoutes({ services, db }: HttpDeps): Router {
 
   router.post("/", async (ctx) => {
     const input = parse(CreateOrderBody, ctx.request.body, "body");
-    const idempotencyKey = parse(IdempotencyKeyHeader, ctx.get("Idempotency-Key") || undefined, "headers");
-    const order = await services.placeOrder({ ...input, idempotencyKey, source: "api" }, ctx.state.actor);
+    const headers = parse(IdempotencyHeaders, { "idempotency-key": ctx.get("Idempotency-Key") || undefined }, "headers");
+    const idempotencyKey = headers["idempotency-key"];
+    const order = await inBody(services.placeOrder({ ...input, idempotencyKey, source: "api" }, ctx.state.actor));
     ctx.status = 201;
     ctx.body = order;
   });
@@ -58,7 +62,7 @@ export function orderRoutes({ services, db }: HttpDeps): Router {
 
   router.post("/:id/cancel", async (ctx) => {
     const { reason } = parse(CancelBody, ctx.request.body, "body");
-    ctx.body = await services.cancelOrder({ orderId: idOf(ctx.params), reason }, ctx.state.actor);
+    ctx.body = await inBody(services.cancelOrder({ orderId: idOf(ctx.params), reason }, ctx.state.actor));
   });
 
   router.post("/:id/approvals", async (ctx) => {
@@ -68,16 +72,16 @@ export function orderRoutes({ services, db }: HttpDeps): Router {
     if (!approver || !approver.active) {
       throw new DomainError("validation_failed", `unknown approver ${input.approverId}`, { path: "body.approverId" });
     }
-    // The integration speaks for a named person; the audit trail records both.
+    // The integration speaks for a named person; the audit trail records both, in its 64 characters.
+    const speaksFor = `>user:${approver.id}`;
     const actor: Actor = {
       kind: "user",
       userId: approver.id,
       roles: approver.roles,
-      label: `${(ctx.state.actor as Actor).label}>user:${approver.id}`,
+      label: `${(ctx.state.actor as Actor).label.slice(0, AUDIT_ACTOR_MAX - speaksFor.length)}${speaksFor}`,
     };
-    ctx.body = await services.decideApproval(
-      { orderId, stepId: input.stepId, decision: input.decision, comment: input.comment },
-      actor,
+    ctx.body = await inBody(
+      services.decideApproval({ orderId, stepId: input.stepId, decision: input.decision, comment: input.comment }, actor),
     );
   });
 
@@ -88,7 +92,7 @@ export function orderRoutes({ services, db }: HttpDeps): Router {
 
   router.post("/:id/picks", async (ctx) => {
     const { lines } = parse(PickBody, ctx.request.body, "body");
-    ctx.body = await services.confirmPicked({ orderId: idOf(ctx.params), lines }, ctx.state.actor);
+    ctx.body = await inBody(services.confirmPicked({ orderId: idOf(ctx.params), lines }, ctx.state.actor));
   });
 
   router.post("/:id/pack", async (ctx) => {
@@ -99,7 +103,7 @@ export function orderRoutes({ services, db }: HttpDeps): Router {
   router.post("/:id/shipments", async (ctx) => {
     const input = parse(ShipmentBody, ctx.request.body, "body");
     ctx.status = 201;
-    ctx.body = await services.shipOrder({ orderId: idOf(ctx.params), ...input }, ctx.state.actor);
+    ctx.body = await inBody(services.shipOrder({ orderId: idOf(ctx.params), ...input }, ctx.state.actor));
   });
 
   router.post("/:id/deliver", async (ctx) => {

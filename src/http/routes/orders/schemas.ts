@@ -26,10 +26,12 @@ export const CreateOrderBody = z
   })
   .strict();
 
-export const IdempotencyKeyHeader = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, "must be 1–128 printable ASCII characters")
-  .optional();
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, "must be 1–128 printable ASCII characters")
+    .optional(),
+});
 
 export const ListOrdersQuery = z
   .object({
@@ -73,10 +75,16 @@ export const PickBody = z
   .object({ lines: z.array(z.object({ sku: code, qty: z.number().int().min(0).max(MAX_QTY) }).strict()).min(1).max(MAX_LINES) })
   .strict();
 
+// A well-formed instant can still lie outside what the database stores (UTC year 10000); none is a real payment date.
+const paidAt = isoInstant.refine((s) => {
+  const year = new Date(s).getUTCFullYear();
+  return year >= 2000 && year < 2100;
+}, "must be a date-time between 2000 and 2099");
+
 export const PaymentBody = z
   .object({
     amountFen: z.number().int().min(1).max(MAX_PRICE_FEN * MAX_QTY),
-    paidAt: isoInstant,
+    paidAt,
     method: z.string().max(32).optional(),
     reference: z.string().max(128).optional(),
   })

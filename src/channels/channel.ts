@@ -1,0 +1,79 @@
+import type { Card } from "../domain/card";
+
+export type Platform = "wecom" | "dingtalk" | "simulator";
+
+/** A person on a platform, as the dispatcher addresses them. */
+export interface ChatUser {
+  platform: Platform;
+  platformUserId: string;
+  /** Our user id, when known. */
+  userId?: number;
+}
+
+/** How a customer is reached: a platform and its target (WeCom external user, DingTalk group, webhook URL). */
+export interface CustomerContact {
+  platform: string;
+  target: string;
+  name: string;
+}
+
+/** What a platform answered for a sent message: its id, and what it needs to update a card later. */
+export interface SentRef {
+  messageId: string;
+  /** Platform data kept in card_refs (WeCom task_id + response_code, DingTalk outTrackId, ...). */
+  cardRef?: Record<string, unknown>;
+}
+
+/** A person from the platform's directory, for creating or refreshing our user on first contact. */
+export interface PlatformUser {
+  platformUserId: string;
+  name: string;
+  mobile: string | null;
+  managerPlatformUserId: string | null;
+  department: string | null;
+}
+
+/** Every send carries the outbox dedupe key so a platform that can check for repeats does. */
+export interface SendOptions {
+  dedupeKey: string;
+}
+
+/** One interface every chat platform implements; only the outbox dispatcher calls the sending methods. */
+export interface ChatChannel {
+  readonly platform: Platform;
+  sendText(to: ChatUser, text: string, opts: SendOptions): Promise<SentRef>;
+  sendCard(to: ChatUser, card: Card, opts: SendOptions): Promise<SentRef>;
+  /** Redraws a card already sent, for everyone who got that copy. */
+  updateCard(ref: { cardRef: Record<string, unknown>; to: ChatUser }, card: Card, opts: SendOptions): Promise<void>;
+  notifyCustomer(to: CustomerContact, card: Card, opts: SendOptions): Promise<SentRef>;
+  resolveUser(platformUserId: string): Promise<PlatformUser>;
+  /** A link that opens `path` in the mini-app with the user signed in. */
+  miniAppLink(user: ChatUser, path: string): string;
+  /**
+   * After a crash between sending and recording: was the message with this dedupe key delivered?
+   * `undefined` means the platform cannot tell; the dispatcher then never re-sends blindly.
+   */
+  lookupSent?(dedupeKey: string): Promise<SentRef | null | undefined>;
+  close?(): Promise<void>;
+}
+
+/** The small set of failures the dispatcher understands; platform quirks stay inside the adapter. */
+export type ChannelFailure = "retry_later" | "gone" | "rejected";
+
+export class ChannelError extends Error {
+  constructor(
+    readonly failure: ChannelFailure,
+    message: string,
+    /** For retry_later: how long the platform asked us to wait. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "ChannelError";
+  }
+}
+
+/** Inbound traffic from any platform; `key` is unique per platform event, for de-duplication. */
+export type InboundEvent =
+  | { kind: "text"; key: string; platform: Platform; from: string; text: string }
+  | { kind: "card_action"; key: string; platform: Platform; from: string; action: string; values: Record<string, string> }
+  | { kind: "open"; key: string; platform: Platform; from: string };

@@ -1,0 +1,180 @@
+import os from "node:os";
+import { Op } from "sequelize";
+import type { Logger } from "pino";
+import type { Cache } from "../cache/cache";
+import type { Db } from "../db/sequelize";
+import type { OutboxRow } from "../db/models/messaging";
+import { ChannelError } from "../channels/channel";
+import { backoffMs } from "./backoff";
+import type { Deliverers } from "./deliver";
+
+export interface DispatcherOptions {
+  batchSize: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  pollMs: number;
+  /** Identifies this dispatcher in leases, so only the holder can finish a row. */
+  name?: string;
+}
+
+export interface Dispatcher {
+  /** Claims and delivers one batch; returns how many rows it settled. Tests drive this directly. */
+  runOnce(): Promise<{ claimed: number; sent: number; retried: number; dead: number; deferred: number }>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** Whose messages must stay in order: a person's, or else an order's. */
+function laneOf(row: OutboxRow): string | null {
+  const p = row.payload as { userId?: number; orderId?: number };
+  if (typeof p.userId === "number") return `user:${p.userId}`;
+  if (typeof p.orderId === "number") return `order:${p.orderId}`;
+  return null;
+}
+
+/** Raised by a deliverer that must wait for a rate-limit token: the row is deferred, not failed. */
+export class Deferred extends Error {
+  constructor(readonly waitMs: number) {
+    super(`rate limited for ${waitMs} ms`);
+  }
+}
+
+/**
+ * Delivers outbox rows. Rows are claimed in batches under a lease (SKIP LOCKED on MySQL, so many
+ * instances can dispatch at once); a row is marked `sending` before the platform call and `sent` with
+ * the platform's reply after it. A row found still `sending` after its lease expired was interrupted
+ * mid-call: it is re-checked with the platform, never blindly sent again.
+ */
+export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now: () => Date; deliverers: Deliverers }, opts: DispatcherOptions): Dispatcher {
+  const { db, log } = deps;
+  const me = opts.name ?? `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  let stopped = true;
+
+  async function claim(): Promise<OutboxRow[]> {
+    const now = deps.now();
+    return db.transaction(async (tx) => {
+      const rows = await db.models.Outbox.findAll({
+        where: {
+          [Op.or]: [
+            { status: "pending", nextAttemptAt: { [Op.lte]: now } },
+            { status: { [Op.in]: ["leased", "sending"] }, leaseUntil: { [Op.lte]: now } },
+          ],
+        },
+        order: [["nextAttemptAt", "ASC"], ["id", "ASC"]],
+        limit: opts.batchSize,
+        transaction: tx,
+        lock: db.lock,
+        skipLocked: db.dialect === "mysql",
+      });
+      if (rows.length === 0) return [];
+      const leaseUntil = new Date(now.getTime() + opts.leaseMs);
+      // `sending` rows keep their status: the deliverer must know they were interrupted mid-call.
+      await db.models.Outbox.update(
+        { status: "leased", leasedBy: me, leaseUntil },
+        { where: { id: { [Op.in]: rows.filter((r) => r.status !== "sending").map((r) => r.id) } }, transaction: tx },
+      );
+      await db.models.Outbox.update(
+        { leasedBy: me, leaseUntil },
+        { where: { id: { [Op.in]: rows.filter((r) => r.status === "sending").map((r) => r.id) } }, transaction: tx },
+      );
+      return rows;
+    });
+  }
+
+  async function settle(row: OutboxRow, fields: Partial<OutboxRow>) {
+    // Only the lease holder may settle: a row re-claimed by another dispatcher is theirs now.
+    await db.models.Outbox.update(fields, { where: { id: row.id, leasedBy: me } });
+  }
+
+  type Outcome = { kind: "sent" | "dead" } | { kind: "retried" | "deferred"; nextAttemptAt: Date };
+
+  async function deliver(row: OutboxRow): Promise<Outcome> {
+    const deliverer = deps.deliverers[row.topic];
+    if (!deliverer) {
+      await settle(row, { status: "dead", lastError: `no deliverer for topic ${row.topic}`, leaseUntil: null });
+      return { kind: "dead" };
+    }
+    const interrupted = row.status === "sending";
+    const attempt = row.attempts + 1;
+    try {
+      const markSending = async () => {
+        await db.models.Outbox.update({ status: "sending", attempts: attempt }, { where: { id: row.id, leasedBy: me } });
+      };
+      const platformRef = await deliverer({ row, interrupted, markSending });
+      await settle(row, { status: "sent", platformRef: platformRef ?? null, sentAt: deps.now(), leaseUntil: null, lastError: null, attempts: attempt });
+      return { kind: "sent" };
+    } catch (err) {
+      if (err instanceof Deferred) {
+        const nextAttemptAt = new Date(deps.now().getTime() + err.waitMs);
+        await settle(row, { status: "pending", nextAttemptAt, leaseUntil: null });
+        return { kind: "deferred", nextAttemptAt };
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      const permanent = err instanceof ChannelError && err.failure === "rejected";
+      if (permanent || attempt >= opts.maxAttempts) {
+        log.error({ outboxId: row.id, topic: row.topic, attempt, err: message }, "outbox row is dead");
+        await settle(row, { status: "dead", attempts: attempt, lastError: message.slice(0, 2000), leaseUntil: null });
+        return { kind: "dead" };
+      }
+      const hinted = err instanceof ChannelError ? (err.retryAfterMs ?? 0) : 0;
+      const wait = Math.max(hinted, backoffMs(attempt, opts.backoffBaseMs, opts.backoffMaxMs));
+      log.warn({ outboxId: row.id, topic: row.topic, attempt, waitMs: wait, err: message }, "send failed, will retry");
+      const nextAttemptAt = new Date(deps.now().getTime() + wait);
+      await settle(row, { status: "pending", attempts: attempt, nextAttemptAt, lastError: message.slice(0, 2000), leaseUntil: null });
+      return { kind: "retried", nextAttemptAt };
+    }
+  }
+
+  async function runOnce() {
+    const rows = await claim();
+    const tally = { claimed: rows.length, sent: 0, retried: 0, dead: 0, deferred: 0 };
+    // In order, one at a time. When a row for someone has to wait, their later rows wait behind it,
+    // so a person never reads "shipped" before "approved".
+    const waiting = new Map<string, Date>();
+    for (const row of rows) {
+      const lane = laneOf(row);
+      const ahead = lane ? waiting.get(lane) : undefined;
+      if (ahead) {
+        const nextAttemptAt = new Date(ahead.getTime() + 1);
+        await settle(row, { status: row.status === "sending" ? "sending" : "pending", nextAttemptAt, leaseUntil: row.status === "sending" ? new Date(0) : null });
+        waiting.set(lane!, nextAttemptAt);
+        tally.deferred += 1;
+        continue;
+      }
+      const outcome = await deliver(row);
+      tally[outcome.kind] += 1;
+      if (lane && (outcome.kind === "retried" || outcome.kind === "deferred")) waiting.set(lane, outcome.nextAttemptAt);
+    }
+    return tally;
+  }
+
+  function schedule(delay: number) {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = runOnce()
+        .then((t) => schedule(t.claimed >= opts.batchSize ? 0 : opts.pollMs))
+        .catch((err) => {
+          log.error({ err }, "outbox dispatch failed");
+          schedule(opts.pollMs * 4);
+        });
+    }, delay);
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      schedule(0);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
