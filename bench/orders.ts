@@ -18,6 +18,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import Redis from "ioredis";
@@ -256,6 +257,8 @@ interface ServerSnapshot {
   rowLockTimeMs: number;
   serviceCpu: number | null;
   mysqldCpu: number | null;
+  benchCpu: number;
+  loadAvg: number;
 }
 
 interface PhaseResult {
@@ -267,11 +270,15 @@ interface PhaseResult {
   errorKinds: Map<string, number>;
   ordersPerSec: number;
   latencyMs: number[]; // sorted
+  /** Server-wide counters: other clients of the same MariaDB server inflate them. */
   statementsPerOrder: number;
-  rowLockWaits: number;
-  rowLockTimeMs: number;
-  serviceCpuPct: number | null;
-  mysqldCpuPct: number | null;
+  rowLockWaitMsPerOrder: number;
+  /** CPU of whatever runs the order logic: the service process, or this process for the baseline. */
+  appCpuPct: number | null;
+  appCpuMsPerOrder: number | null;
+  dbCpuMsPerOrder: number | null;
+  /** The host's 1-minute load average at the end of the phase: above the core count, figures are noisy. */
+  loadAvg: number;
 }
 
 class Monitor {
@@ -298,6 +305,11 @@ class Monitor {
       rowLockTimeMs: s.get("Innodb_row_lock_time") ?? 0,
       serviceCpu: cpuSeconds(this.servicePid()),
       mysqldCpu: cpuSeconds(this.mysqldPid),
+      benchCpu: (() => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6;
+      })(),
+      loadAvg: os.loadavg()[0],
     };
   }
 }
@@ -353,6 +365,9 @@ async function runPhase(
   const [before, after] = await snapshots;
   const wall = (after.at - before.at) / 1000;
   const pct = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) / wall) * 100);
+  const perOrderMs = (a: number | null, b: number | null) => (a === null || b === null || ok === 0 ? null : ((b - a) * 1000) / ok);
+  const appBefore = kind === "service" ? before.serviceCpu : before.benchCpu;
+  const appAfter = kind === "service" ? after.serviceCpu : after.benchCpu;
   latency.sort((a, b) => a - b);
   const result: PhaseResult = {
     label,
@@ -364,10 +379,11 @@ async function runPhase(
     ordersPerSec: ok / (MEASURE_MS / 1000),
     latencyMs: latency,
     statementsPerOrder: ok ? (after.questions - before.questions) / ok : NaN,
-    rowLockWaits: after.rowLockWaits - before.rowLockWaits,
-    rowLockTimeMs: after.rowLockTimeMs - before.rowLockTimeMs,
-    serviceCpuPct: pct(before.serviceCpu, after.serviceCpu),
-    mysqldCpuPct: pct(before.mysqldCpu, after.mysqldCpu),
+    rowLockWaitMsPerOrder: ok ? (after.rowLockTimeMs - before.rowLockTimeMs) / ok : NaN,
+    appCpuPct: pct(appBefore, appAfter),
+    appCpuMsPerOrder: perOrderMs(appBefore, appAfter),
+    dbCpuMsPerOrder: perOrderMs(before.mysqldCpu, after.mysqldCpu),
+    loadAvg: after.loadAvg,
   };
   log(`${label}: ${result.ordersPerSec.toFixed(1)} orders/s, ${errors} errors`);
   return result;
@@ -742,6 +758,9 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   const serviceRate = median(serviceRuns.map((p) => p.ordersPerSec));
   const baselineRate = median(baselineRuns.map((p) => p.ordersPerSec));
   const ratio = serviceRate / baselineRate;
+  const cpuMs = (runs: PhaseResult[]) => median(runs.flatMap((p) => (p.appCpuMsPerOrder === null ? [] : [p.appCpuMsPerOrder])));
+  const serviceCpuMs = cpuMs(serviceRuns);
+  const baselineCpuMs = cpuMs(baselineRuns);
   const allServiceLatency = serviceRuns.flatMap((p) => p.latencyMs).sort((a, b) => a - b);
 
   const errorKinds = new Map<string, number>();
@@ -758,7 +777,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   out.push("");
   out.push(
     table(
-      ["phase", "orders", "orders/s", "p50 ms", "p95 ms", "p99 ms", "errors", "stmts/order", "lock waits", "lock wait ms", "svc CPU%", "db CPU%"],
+      ["phase", "orders", "orders/s", "p50 ms", "p95 ms", "p99 ms", "errors", "app CPU%", "app CPU ms/order", "db CPU ms/order", "lock wait ms/order*", "stmts/order*", "load"],
       phases.map((p) => [
         p.label,
         String(p.ok),
@@ -767,13 +786,18 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
         fmt(percentile(p.latencyMs, 95)),
         fmt(percentile(p.latencyMs, 99)),
         String(p.errors),
+        fmt(p.appCpuPct, 0),
+        fmt(p.appCpuMsPerOrder, 2),
+        fmt(p.dbCpuMsPerOrder, 2),
+        fmt(p.rowLockWaitMsPerOrder, 1),
         fmt(p.statementsPerOrder),
-        String(p.rowLockWaits),
-        String(p.rowLockTimeMs),
-        p.kind === "service" ? fmt(p.serviceCpuPct, 0) : "-",
-        fmt(p.mysqldCpuPct, 0),
+        fmt(p.loadAvg),
       ]),
     ),
+  );
+  out.push(
+    `app = the service process (service rows) or this process running the mysql2 transaction (baseline rows); ` +
+      `* server-wide counters, inflated by other clients of the server; load = 1-min load average on ${os.cpus().length} CPUs`,
   );
   out.push("");
   out.push("one order on a quiet server:");
@@ -788,6 +812,8 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
         ["baseline orders/s (raw mysql2)", fmt(baselineRate)],
         ["ratio service/baseline", fmt(ratio, 2)],
         ["service latency p50 / p95 ms", `${fmt(percentile(allServiceLatency, 50))} / ${fmt(percentile(allServiceLatency, 95))}`],
+        ["app CPU ms/order service / baseline", `${fmt(serviceCpuMs, 2)} / ${fmt(baselineCpuMs, 2)}`],
+        ["service ceiling at one full core, orders/s", fmt(1000 / serviceCpuMs)],
         ["errors", String(errors)],
         [`oversell: ${SCARCE_SKU} orders accepted / on hand`, `${oversell.successes} / ${scarce.onHand}`],
         [`oversell: ${SCARCE_SKU} reserved / open-line qty`, `${scarce.reserved} / ${scarce.openQty}`],

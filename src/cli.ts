@@ -10,6 +10,8 @@ const USAGE = `usage: npm run cli -- <command>
   apikey create --name <name>  create an API key; it is printed once and stored hashed
   apikey list                  list keys (prefix, name, last used)
   apikey revoke <prefix>       revoke a key
+  webhook add --url <url> --events <e1,e2|*>   send signed order events to an ERP
+  webhook list | remove <id>
   outbox list [--status dead]  messages waiting, failing or dead (default: dead)
   outbox retry <id>|--dead     send a dead message again (one, or every dead one)
 `;
@@ -45,6 +47,25 @@ const COMMANDS: Record<string, Command> = {
       if (!done) process.exitCode = 1;
     } else {
       throw new UsageError("apikey needs create --name <name> | list | revoke <prefix>");
+    }
+  },
+  async webhook(app, args) {
+    const [sub, ...rest] = args;
+    await migrate(app.db, app.log);
+    if (sub === "add") {
+      const url = flag(rest, "--url");
+      const events = flag(rest, "--events");
+      if (!url || !events) throw new UsageError("webhook add needs --url <url> --events <e1,e2|*>");
+      const hook = await app.services.createWebhook({ url, events: events.split(",").map((e) => e.trim()) });
+      process.stdout.write(`webhook #${hook.id} → ${hook.url} (${hook.events.join(",")})\nsigning secret (shown once): ${hook.secret}\n`);
+    } else if (sub === "list") {
+      for (const h of await app.services.listWebhooks()) {
+        process.stdout.write(`#${h.id}  ${h.active ? "active" : "removed"}  ${h.url}  ${h.events.join(",")}\n`);
+      }
+    } else if (sub === "remove" && /^\d+$/.test(rest[0] ?? "")) {
+      process.stdout.write((await app.services.removeWebhook(Number(rest[0]))) ? "removed\n" : "no such active webhook\n");
+    } else {
+      throw new UsageError("webhook needs add --url <url> --events <list> | list | remove <id>");
     }
   },
   async outbox(app, args) {

@@ -15,6 +15,7 @@ import { getStock, listLowStock, setStock } from "./adjust-stock";
 import { submitOrder } from "./submit-order";
 import { upsertCustomers } from "./upsert-customers";
 import { upsertProducts } from "./upsert-products";
+import { createWebhook, listWebhooks, removeWebhook } from "./webhooks";
 import { findOrderId, loadOrderTimeline, loadOrderView } from "./support/load-order";
 
 /** Every use case with its dependencies bound: what http, bot, jobs and the CLI call. */
@@ -47,6 +48,9 @@ export function createServices(deps: ServiceDeps) {
     revokeApiKey,
     listApiKeys,
     saveRuleSet,
+    createWebhook,
+    listWebhooks,
+    removeWebhook,
     getActiveRuleSet,
   });
 }
