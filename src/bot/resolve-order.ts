@@ -149,6 +149,8 @@ async function place(turn: Turn, pending: PendingOrder): Promise<Reply> {
 
 async function preview(turn: Turn, view: OrderView): Promise<Reply> {
   const available = await availableByProductId(turn.deps.serviceDeps, view.lines.map((l) => l.productId));
-  const card = orderPreviewCard(view, { locale: turn.locale, availableByProductId: available });
+  // The preview shows the approval route the draft would take if submitted now.
+  const projected = await turn.deps.services.loadPreviewView(view.id);
+  const card = orderPreviewCard(projected, { locale: turn.locale, availableByProductId: available });
   return cardReply(card, { orderId: view.id, refKind: "preview" });
 }

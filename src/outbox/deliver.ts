@@ -106,13 +106,14 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       });
       if (refs.length === 0) return { updated: 0 };
       const view = await deps.services.loadOrderView(p.orderId);
+      const preview = refs.some((r) => r.kind === "preview") ? await deps.services.loadPreviewView(p.orderId) : view;
       let updated = 0;
       for (const ref of refs) {
         const build = CARD_BUILDERS[ref.kind];
         const channel = deps.channels.get(ref.platform);
         const user = ref.userId ? await m.User.findByPk(ref.userId) : null;
         if (!build || !channel || !user) continue;
-        const card = await build(view, localeOf(user.locale), ref.stepId, deps);
+        const card = await build(ref.kind === "preview" ? preview : view, localeOf(user.locale), ref.stepId, deps);
         const wait = await deps.cache.takeToken(`platform:${channel.platform}`, deps.ratePerSec(channel.platform), Math.max(1, deps.ratePerSec(channel.platform)));
         if (wait > 0) throw new Deferred(wait);
         await ctx.markSending();

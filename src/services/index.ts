@@ -7,6 +7,7 @@ import { confirmPicked, deliverOrder, packOrder, startPicking } from "./fulfil-o
 import { listOrders } from "./list-orders";
 import { listCustomers, listProducts } from "./list-catalog";
 import { placeOrder } from "./place-order";
+import { loadPreviewView } from "./preview-order";
 import { recordPayment } from "./record-payment";
 import { reviseOrder } from "./revise-order";
 import { getActiveRuleSet, saveRuleSet } from "./save-rule-set";
@@ -36,6 +37,7 @@ export function createServices(deps: ServiceDeps) {
     listProducts,
     listCustomers,
     loadOrderView,
+    loadPreviewView,
     loadOrderTimeline,
     findOrderId,
     upsertProducts,

@@ -87,9 +87,22 @@ describe("API refusals", () => {
   /** Everything a refused request must leave alone, read straight from the database. */
   async function snapshot() {
     const m = t.app.db.models;
-    const tables = { m_orders: m.Order, m_lines: m.OrderLine, m_steps: m.ApprovalStep, m_decisions: m.ApprovalDecision, m_shipments: m.Shipment, m_shipmentLines: m.ShipmentLine, m_payments: m.Payment, m_outbox: m.Outbox, m_audit: m.AuditEvent, m_products: m.Product, m_customers: m.Customer, m_users: m.User };
+    const tables: Record<string, { count(): Promise<number> }> = {
+      orders: m.Order,
+      orderLines: m.OrderLine,
+      approvalSteps: m.ApprovalStep,
+      approvalDecisions: m.ApprovalDecision,
+      shipments: m.Shipment,
+      shipmentLines: m.ShipmentLine,
+      payments: m.Payment,
+      outbox: m.Outbox,
+      auditEvents: m.AuditEvent,
+      products: m.Product,
+      customers: m.Customer,
+      users: m.User,
+    };
     const counts: Record<string, number> = {};
-    for (const [name, model] of Object.entries(tables)) counts[name] = await (model as { count(): Promise<number> }).count();
+    for (const [name, model] of Object.entries(tables)) counts[name] = await model.count();
     const orders = (await m.Order.findAll({ order: [["id", "ASC"]] })).map((o) => [o.id, o.status, o.version, o.paidFen, o.totalFen, o.cancelReason]);
     const lines = (await m.OrderLine.findAll({ order: [["id", "ASC"]] })).map((l) => [l.id, l.qty, l.pickedQty, l.shippedQty]);
     const steps = (await m.ApprovalStep.findAll({ order: [["id", "ASC"]] })).map((s) => [s.id, s.status]);

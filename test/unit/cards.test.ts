@@ -101,7 +101,7 @@ describe("orderPreviewCard", () => {
       },
     });
     const card = orderPreviewCard(view, { ...zh, availableByProductId: stock });
-    expect(field(card, "审批流程")).toBe("直属主管审批 → 财务审批");
+    expect(field(card, "审批流程")).toBe("直属主管审批（张经理） → 财务审批（张经理）");
     expect(field(card, "审批原因")).toBe("订单金额 ¥6,625.00 超过 ¥5,000.00");
   });
 

@@ -86,7 +86,11 @@ function shipToFields(view: OrderView, locale: Locale): Card["fields"] {
 function routeFields(view: OrderView, locale: Locale): Card["fields"] {
   const { steps, reasons } = view.approval;
   if (steps.length === 0) return [{ label: t(locale, "field.route"), value: t(locale, "preview.autoApprove") }];
-  const route = view.status === "draft" ? steps.map((s) => s.label).join(" → ") : routeProgress(steps, locale);
+  const who = (s: (typeof steps)[number]) => {
+    const names = s.approvers.map((a) => a.name).join(locale === "en" ? ", " : "、");
+    return names ? (locale === "en" ? `${s.label} (${names})` : `${s.label}（${names}）`) : s.label;
+  };
+  const route = view.status === "draft" ? steps.map(who).join(" → ") : routeProgress(steps, locale);
   const why = reasonTexts(reasons.length > 0 ? reasons : steps.flatMap((s) => s.reasons), locale);
   const fields = [{ label: t(locale, "field.route"), value: route }];
   if (why.length > 0) fields.push({ label: t(locale, "field.reasons"), value: joinSentences(why, locale) });

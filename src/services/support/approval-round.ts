@@ -1,5 +1,5 @@
 import { Op, QueryTypes, type Transaction } from "sequelize";
-import { DEFAULT_RULE_SET, evaluateRoute, parseRuleSet, type ApproverSpec, type RuleSet } from "../../domain/approval-rules";
+import { DEFAULT_RULE_SET, evaluateRoute, parseRuleSet, type ApprovalRoute, type ApproverSpec, type RuleSet } from "../../domain/approval-rules";
 import { DomainError } from "../../domain/errors";
 import { RECEIVABLE_STATUSES } from "../../domain/order-state";
 import type { OrderLineRow, OrderRow } from "../../db/models/orders";
@@ -14,7 +14,7 @@ export async function activeRuleSet(deps: ServiceDeps, tx?: Transaction): Promis
 }
 
 /** Unpaid amounts of the customer's open orders, this one excluded. */
-export async function openReceivablesFen(deps: ServiceDeps, tx: Transaction, customerId: number, exceptOrderId: number) {
+export async function openReceivablesFen(deps: ServiceDeps, tx: Transaction | undefined, customerId: number, exceptOrderId: number) {
   const [row] = await deps.db.sequelize.query<{ open: number | string | null }>(
     `SELECT SUM(total_fen - paid_fen) AS open FROM orders WHERE customer_id = ? AND id <> ? AND status IN (${RECEIVABLE_STATUSES.map(() => "?").join(",")})`,
     { replacements: [customerId, exceptOrderId, ...RECEIVABLE_STATUSES], type: QueryTypes.SELECT, transaction: tx },
@@ -27,17 +27,13 @@ export interface PlannedRound {
   autoApproved: boolean;
 }
 
-/**
- * Evaluates the rules for a submitted order and writes the new round's steps: the first pending, the
- * rest waiting. No steps means the order is approved automatically (the caller moves it on).
- */
-export async function startApprovalRound(
+/** The route the rules give this order right now, with each step's approvers resolved to user ids. */
+export async function planRoute(
   deps: ServiceDeps,
-  tx: Transaction,
+  tx: Transaction | undefined,
   order: OrderRow,
   lines: OrderLineRow[],
-  round: number,
-): Promise<PlannedRound> {
+): Promise<{ route: ApprovalRoute; approverIds: number[][] }> {
   const m = deps.db.models;
   const customer = await m.Customer.findByPk(order.customerId, { transaction: tx });
   if (!customer) throw new DomainError("not_found", "customer not found", { customerId: order.customerId });
@@ -54,6 +50,24 @@ export async function startApprovalRound(
     customer: { level: customer.level, creditLimitFen: customer.creditLimitFen },
     openReceivablesFen: await openReceivablesFen(deps, tx, customer.id, order.id),
   });
+  const approverIds: number[][] = [];
+  for (const planned of route.steps) approverIds.push(await resolveApprovers(deps, tx, planned.approvers, order));
+  return { route, approverIds };
+}
+
+/**
+ * Evaluates the rules for a submitted order and writes the new round's steps: the first pending, the
+ * rest waiting. No steps means the order is approved automatically (the caller moves it on).
+ */
+export async function startApprovalRound(
+  deps: ServiceDeps,
+  tx: Transaction,
+  order: OrderRow,
+  lines: OrderLineRow[],
+  round: number,
+): Promise<PlannedRound> {
+  const m = deps.db.models;
+  const { route, approverIds: resolved } = await planRoute(deps, tx, order, lines);
   order.approvalReasons = route.reasons;
   order.autoApproved = route.autoApproved;
   if (route.autoApproved) return { steps: [], autoApproved: true };
@@ -61,7 +75,7 @@ export async function startApprovalRound(
   const at = deps.now();
   const steps: ApprovalStepRow[] = [];
   for (const [i, planned] of route.steps.entries()) {
-    const approverIds = await resolveApprovers(deps, tx, planned.approvers, order);
+    const approverIds = resolved[i];
     steps.push(
       await m.ApprovalStep.create(
         {
@@ -84,7 +98,7 @@ export async function startApprovalRound(
 }
 
 /** Turns "the rep's manager" or "finance" into user ids; an order with nobody to approve it is refused. */
-async function resolveApprovers(deps: ServiceDeps, tx: Transaction, spec: ApproverSpec, order: OrderRow): Promise<number[]> {
+async function resolveApprovers(deps: ServiceDeps, tx: Transaction | undefined, spec: ApproverSpec, order: OrderRow): Promise<number[]> {
   const m = deps.db.models;
   let ids: number[] = [];
   if (spec.type === "manager") {

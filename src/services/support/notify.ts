@@ -131,7 +131,7 @@ export async function emitOrderEvent(deps: ServiceDeps, tx: Transaction, order: 
   );
 }
 
-async function usersWithRole(deps: ServiceDeps, tx: Transaction, role: string): Promise<number[]> {
+async function usersWithRole(deps: ServiceDeps, tx: Transaction | undefined, role: string): Promise<number[]> {
   const rows = await deps.db.models.User.findAll({
     where: { active: true, [Op.and]: [{ roles: { [Op.like]: `%${role}%` } as never }] },
     attributes: ["id", "roles"],
