@@ -33,7 +33,7 @@ const COMMANDS: Record<string, Command> = {
     await migrate(app.db, app.log);
     if (sub === "create") {
       const name = flag(rest, "--name");
-      if (!name || !/^[\w.-]{1,64}$/.test(name)) throw new UsageError("apikey create needs --name <letters, digits, . _ ->");
+      if (!name || !/^[\w.-]{1,48}$/.test(name)) throw new UsageError("apikey create needs --name <1–48 letters, digits, . _ ->");
       const { key } = await app.services.createApiKey(name);
       process.stdout.write(`API key for "${name}" (shown once, store it now):\n${key}\n`);
     } else if (sub === "list") {

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { DomainError } from "../domain/errors";
 import { SYSTEM_ACTOR, type Actor } from "../domain/roles";
 import type { ServiceDeps } from "./deps";
 import { recordAudit } from "./support/audit";
@@ -9,6 +10,10 @@ const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex"
 
 /** Creates a key; the plain key is returned once and only its hash is stored. */
 export async function createApiKey(deps: ServiceDeps, name: string): Promise<{ id: number; name: string; key: string }> {
+  // The name becomes the audit label "api:<name>", which must fit the 64-character actor columns.
+  if (!/^[\w.-]{1,48}$/.test(name)) {
+    throw new DomainError("validation_failed", "a key name is 1–48 letters, digits, dot, dash or underscore", { path: "name" });
+  }
   const prefix = crypto.randomBytes(8).toString("hex").slice(0, 10);
   const secret = crypto.randomBytes(32).toString("base64url");
   const key = `co_${prefix}_${secret}`;
@@ -34,7 +39,7 @@ export async function authenticateApiKey(deps: ServiceDeps, presented: string): 
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
     void row.update({ lastUsedAt: now }).catch(() => undefined);
   }
-  return { kind: "api", userId: null, roles: [], label: `api:${row.name}` };
+  return { kind: "api", userId: null, roles: [], label: `api:${row.name}`.slice(0, 64) };
 }
 
 export async function revokeApiKey(deps: ServiceDeps, prefix: string): Promise<boolean> {

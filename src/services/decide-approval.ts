@@ -43,8 +43,9 @@ async function decideInTransaction(deps: ServiceDeps, tx: Transaction, input: De
   const m = deps.db.models;
   // Every decision on an order queues behind this lock, so two approvers can never both settle a step.
   const order = await lockOrder(deps, tx, input.orderId);
-  const step = await findStep(deps, tx, order, input.stepId);
   const userId = actor.userId as number;
+  if (input.stepId === undefined && (await isRepeatOfSettled(deps, tx, order, userId, input.decision))) return;
+  const step = await findStep(deps, tx, order, input.stepId);
 
   const mine = await m.ApprovalDecision.findOne({ where: { stepId: step.id, approverId: userId }, transaction: tx });
   if (mine && mine.decision === input.decision) return; // a double tap
@@ -80,6 +81,20 @@ async function decideInTransaction(deps: ServiceDeps, tx: Transaction, input: De
   await notifyStepDecided(deps, tx, order, step, decision.id);
   if (outcome === "approved") await advance(deps, tx, order, step, actor);
   if (outcome === "rejected") await reject(deps, tx, order, step, comment, actor);
+}
+
+/** A double tap arriving after the step settled: this approver already decided the same way this round. */
+async function isRepeatOfSettled(deps: ServiceDeps, tx: Transaction, order: OrderRow, userId: number, decision: "approve" | "reject") {
+  const pending = await deps.db.models.ApprovalStep.count({ where: { orderId: order.id, round: order.approvalRound, status: "pending" }, transaction: tx });
+  if (pending > 0) return false;
+  const steps = await deps.db.models.ApprovalStep.findAll({ where: { orderId: order.id, round: order.approvalRound }, attributes: ["id"], transaction: tx });
+  if (steps.length === 0) return false;
+  const mine = await deps.db.models.ApprovalDecision.findOne({
+    where: { stepId: { [Op.in]: steps.map((s) => s.id) }, approverId: userId },
+    order: [["id", "DESC"]],
+    transaction: tx,
+  });
+  return mine?.decision === decision;
 }
 
 async function findStep(deps: ServiceDeps, tx: Transaction, order: OrderRow, stepId?: number): Promise<ApprovalStepRow> {

@@ -3,6 +3,7 @@ import type { ProductRow } from "../db/models/products";
 import type { CustomerRow } from "../db/models/customers";
 import type { ServiceDeps } from "./deps";
 import { decodeCursor, encodeCursor, type Page } from "./list-orders";
+import { containsText } from "./support/text-match";
 import { presentProduct, type ProductView } from "./upsert-products";
 import { presentCustomer, type CustomerView } from "./upsert-customers";
 
@@ -19,8 +20,8 @@ export async function listProducts(deps: ServiceDeps, input: ListInput): Promise
   const where: WhereOptions<ProductRow>[] = [];
   if (input.cursor) where.push({ id: { [Op.gt]: decodeCursor(input.cursor) } });
   if (input.q) {
-    const like = `%${input.q.trim()}%`;
-    where.push({ [Op.or]: [{ sku: { [Op.like]: like } }, { name: { [Op.like]: like } }, { barcode: { [Op.like]: like } }] });
+    const q = input.q.trim();
+    where.push({ [Op.or]: [containsText("sku", q), containsText("name", q), containsText("barcode", q)] } as WhereOptions<ProductRow>);
   }
   const rows = await m.Product.findAll({ where: { [Op.and]: where }, order: [["id", "ASC"]], limit: limit + 1 });
   const page = rows.slice(0, limit);
@@ -38,8 +39,8 @@ export async function listCustomers(deps: ServiceDeps, input: ListInput): Promis
   const where: WhereOptions<CustomerRow>[] = [];
   if (input.cursor) where.push({ id: { [Op.gt]: decodeCursor(input.cursor) } });
   if (input.q) {
-    const like = `%${input.q.trim()}%`;
-    where.push({ [Op.or]: [{ code: { [Op.like]: like } }, { name: { [Op.like]: like } }] });
+    const q = input.q.trim();
+    where.push({ [Op.or]: [containsText("code", q), containsText("name", q)] } as WhereOptions<CustomerRow>);
   }
   const rows = await deps.db.models.Customer.findAll({ where: { [Op.and]: where }, order: [["id", "ASC"]], limit: limit + 1 });
   const page = rows.slice(0, limit);

@@ -4,6 +4,7 @@ import type { OrderStatus } from "../domain/order-state";
 import type { OrderSource } from "../domain/order-view";
 import type { OrderRow } from "../db/models/orders";
 import type { ServiceDeps } from "./deps";
+import { containsText, startsWithText } from "./support/text-match";
 
 /** One row of an order list: enough to show and filter, without lines or history. */
 export interface OrderSummary {
@@ -55,12 +56,12 @@ export async function listOrders(deps: ServiceDeps, input: ListOrdersInput): Pro
   if (input.search) {
     const q = input.search.trim();
     const customers = await m.Customer.findAll({
-      where: { [Op.or]: [{ name: { [Op.like]: `%${q}%` } }, { code: { [Op.like]: `%${q}%` } }] },
+      where: { [Op.or]: [containsText("name", q), containsText("code", q)] },
       attributes: ["id"],
       limit: 200,
     });
     where.push({
-      [Op.or]: [{ orderNo: { [Op.like]: `${q.toUpperCase()}%` } }, { customerId: { [Op.in]: customers.map((c) => c.id) } }],
+      [Op.or]: [startsWithText("order_no", q), { customerId: { [Op.in]: customers.map((c) => c.id) } }],
     });
   }
   const rows = await m.Order.findAll({ where: { [Op.and]: where }, order: [["id", "DESC"]], limit: limit + 1 });

@@ -4,6 +4,7 @@ import type { Actor } from "../domain/roles";
 import type { CustomerRow } from "../db/models/customers";
 import type { ServiceDeps } from "./deps";
 import { diff, recordAudit } from "./support/audit";
+import { lowerIn } from "./support/text-match";
 
 export interface CustomerInput {
   code: string;
@@ -26,26 +27,26 @@ export type CustomerView = ReturnType<typeof presentCustomer>;
 export async function upsertCustomers(deps: ServiceDeps, inputs: CustomerInput[], actor: Actor): Promise<CustomerView[]> {
   const seen = new Set<string>();
   inputs.forEach((c, i) => {
-    if (seen.has(c.code)) throw new DomainError("validation_failed", `code ${c.code} appears twice`, { path: `${i}.code` });
-    seen.add(c.code);
+    const key = c.code.toLowerCase();
+    if (seen.has(key)) throw new DomainError("validation_failed", `code ${c.code} appears twice`, { path: `${i}.code` });
+    seen.add(key);
   });
   const owners = [...new Set(inputs.flatMap((c) => (c.ownerUserId ? [c.ownerUserId] : [])))];
   if (owners.length) {
-    const found = await deps.db.models.User.count({ where: { id: { [Op.in]: owners } } });
-    if (found !== owners.length) {
-      const i = inputs.findIndex((c) => c.ownerUserId);
-      throw new DomainError("validation_failed", "unknown owner user", { path: `${i}.ownerUserId` });
-    }
+    const found = new Set((await deps.db.models.User.findAll({ where: { id: { [Op.in]: owners } }, attributes: ["id"] })).map((u) => u.id));
+    const i = inputs.findIndex((c) => c.ownerUserId && !found.has(c.ownerUserId));
+    if (i >= 0) throw new DomainError("validation_failed", `unknown owner user ${inputs[i].ownerUserId}`, { path: `${i}.ownerUserId` });
   }
   const rows = await deps.db.transaction(async (tx) => {
     const m = deps.db.models;
-    const existing = await m.Customer.findAll({ where: { code: { [Op.in]: inputs.map((c) => c.code) } }, transaction: tx });
-    const byCode = new Map(existing.map((c) => [c.code, c]));
+    // Codes match without regard to letter case on every database (MariaDB's collation already does).
+    const existing = await m.Customer.findAll({ where: lowerIn("code", inputs.map((c) => c.code)), transaction: tx });
+    const byCode = new Map(existing.map((c) => [c.code.toLowerCase(), c]));
     const out: CustomerRow[] = [];
     for (const input of inputs) {
       const { code, ...rest } = input;
       const fields = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<CustomerRow>;
-      const row = byCode.get(code);
+      const row = byCode.get(code.toLowerCase());
       if (row) {
         const changes = diff(row.get({ plain: true }) as unknown as Record<string, unknown>, fields as Record<string, unknown>);
         if (Object.keys(changes.after).length > 0) {

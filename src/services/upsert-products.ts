@@ -4,6 +4,7 @@ import type { Actor } from "../domain/roles";
 import { isUniqueViolation } from "../db/sequelize";
 import type { ServiceDeps } from "./deps";
 import { diff, recordAudit } from "./support/audit";
+import { lowerIn } from "./support/text-match";
 
 export interface ProductInput {
   sku: string;
@@ -44,7 +45,7 @@ export async function upsertProducts(deps: ServiceDeps, inputs: ProductInput[], 
   try {
     const ids = await deps.db.transaction(async (tx) => {
       const m = deps.db.models;
-      const existing = await m.Product.findAll({ where: { sku: { [Op.in]: inputs.map((p) => p.sku) } }, transaction: tx });
+      const existing = await m.Product.findAll({ where: lowerIn("sku", inputs.map((p) => p.sku)), transaction: tx });
       const bySku = new Map(existing.map((p) => [p.sku.toUpperCase(), p]));
       const out: number[] = [];
       for (const input of inputs) {

@@ -184,10 +184,7 @@ describe("catalog API", () => {
       expect(await t.app.db.models.Product.count()).toBe(before.products.length + 1000);
     }, 60_000);
 
-    // KNOWN BUG, outside http, SQLite only: upsertProducts (src/services/upsert-products.ts) matches skus
-    // case-insensitively in memory but looks them up with a case-sensitive IN, so SQLite gets a second
-    // product "p-abc" beside "P-ABC" (MariaDB's collation finds the first). Drop `.failing` once fixed.
-    (onMysql ? it : it.failing)("updates the product whose sku differs only in letter case", async () => {
+    it("updates the product whose sku differs only in letter case", async () => {
       const sku = `P-${tag()}`;
       const created = (await put("/api/v1/products", { sku, name: "原名", listPriceFen: 100 })).body.items[0];
       const count = await t.app.db.models.Product.count();
@@ -335,10 +332,7 @@ describe("catalog API", () => {
       expect(byCode.body.items.map((c: { id: number }) => c.id)).toEqual([created[4]]);
     });
 
-    // KNOWN BUG, outside http: upsertCustomers (src/services/upsert-customers.ts) matches codes exactly,
-    // but MariaDB's unique index compares them case-insensitively: the insert collides and answers 500.
-    // SQLite instead creates a second customer. Drop `.failing` once codes are matched one way everywhere.
-    it.failing("updates the customer whose code differs only in letter case, on every database", async () => {
+    it("updates the customer whose code differs only in letter case, on every database", async () => {
       const code = `CASE-${tag()}`;
       const created = (await put("/api/v1/customers", { code, name: "原名" })).body.items[0];
       const count = await t.app.db.models.Customer.count();
@@ -498,9 +492,7 @@ describe("catalog API", () => {
       expect(ids(await get(`/api/v1/orders?q=ord-b-${f.k.toLowerCase()}`))).toEqual(newestFirst(...f.b.orders));
     });
 
-    // KNOWN BUG, outside http: listOrders (src/services/list-orders.ts) puts q into LIKE patterns unescaped,
-    // so "%" and "_" are wildcards and "%" lists every order. Drop `.failing` once fixed.
-    it.failing("matches % and _ in q literally", async () => {
+    it("matches % and _ in q literally", async () => {
       expect(ids(await get("/api/v1/orders?q=%25"))).toEqual([]);
       expect(ids(await get("/api/v1/orders?q=SO_"))).toEqual([]);
     });

@@ -1,6 +1,5 @@
 import { Op, type Transaction } from "sequelize";
 import { DomainError } from "../../domain/errors";
-import { lineTotalFen } from "../../domain/money";
 import type { CustomerRow } from "../../db/models/customers";
 import type { ServiceDeps } from "../deps";
 
@@ -63,7 +62,10 @@ export async function buildLines(deps: ServiceDeps, inputs: LineInput[], tx?: Tr
         path: `lines.${i}.unitPriceFen`,
       });
     }
-    const total = lineTotalFen(unitPriceFen, input.qty);
+    const total = unitPriceFen * input.qty;
+    if (!Number.isSafeInteger(total)) {
+      throw new DomainError("validation_failed", "line total is too large", { path: `lines.${i}.qty` });
+    }
     totalFen += total;
     return {
       lineNo: i + 1,
