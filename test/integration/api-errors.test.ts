@@ -821,7 +821,7 @@ describe("API refusals", () => {
 
   describe("API key names in the audit trail", () => {
     it("lets a key with a long name decide approvals, keeping the approver in the 64-character actor", async () => {
-      const { key } = await t.app.services.createApiKey("e".repeat(56));
+      const { key } = await t.app.services.createApiKey("e".repeat(48));
       const order = await orderAt("pending_approval");
       const res = await api().post(`/api/v1/orders/${order.id}/approvals`).set({ Authorization: `Bearer ${key}` }).send({ decision: "approve", approverId: w.team.manager.id });
       expect({ status: res.status, orderStatus: res.body.status }).toEqual({ status: 200, orderStatus: "approved" });
