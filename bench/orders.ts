@@ -29,15 +29,15 @@ import { RESERVING_STATUSES } from "../src/domain/order-state";
 
 // ── settings ────────────────────────────────────────────────────────────────────────────────────────
 
-const seconds = (name: string, fallback: number) => {
+const positive = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number of seconds`);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
   return v;
 };
 
-const MEASURE_MS = seconds("BENCH_SECONDS", 10) * 1000;
-const WARMUP_MS = seconds("BENCH_WARMUP_SECONDS", 2) * 1000;
-const CLIENTS = Math.trunc(seconds("BENCH_CLIENTS", 32));
+const MEASURE_MS = positive("BENCH_SECONDS", 10) * 1000;
+const WARMUP_MS = positive("BENCH_WARMUP_SECONDS", 2) * 1000;
+const CLIENTS = Math.max(1, Math.trunc(positive("BENCH_CLIENTS", 32)));
 const MYSQL_URL = (process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306").replace(/\/+$/, "");
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const ROUNDS = 2; // A B A B
@@ -554,12 +554,21 @@ async function oversellPhase(api: Api, body: string): Promise<OversellResult> {
 
 const PROBE_COUNTERS = ["Questions", "Com_select", "Com_insert", "Com_update", "Com_commit", "Com_begin", "Com_set_option"];
 
-async function probeStatements(monitor: Monitor, run: () => Promise<unknown>): Promise<Map<string, number>> {
-  const before = await monitor.status(PROBE_COUNTERS);
-  await run();
-  const after = await monitor.status(PROBE_COUNTERS);
-  // The first SHOW GLOBAL STATUS itself is counted as one question.
-  return new Map(PROBE_COUNTERS.map((n) => [n, (after.get(n) ?? 0) - (before.get(n) ?? 0) - (n === "Questions" ? 1 : 0)]));
+/**
+ * Statements one order costs, from the server's global counters. Other clients of the server can only add
+ * to a reading, so the smallest of a few tries is the closest to the truth.
+ */
+async function probeStatements(monitor: Monitor, run: () => Promise<unknown>, tries = 5): Promise<Map<string, number>> {
+  let best: Map<string, number> | null = null;
+  for (let i = 0; i < tries; i++) {
+    const before = await monitor.status(PROBE_COUNTERS);
+    await run();
+    const after = await monitor.status(PROBE_COUNTERS);
+    // The first SHOW GLOBAL STATUS itself is counted as one question.
+    const delta = new Map(PROBE_COUNTERS.map((n) => [n, (after.get(n) ?? 0) - (before.get(n) ?? 0) - (n === "Questions" ? 1 : 0)]));
+    if (!best || (delta.get("Questions") ?? 0) < (best.get("Questions") ?? 0)) best = delta;
+  }
+  return best ?? new Map();
 }
 
 const describeProbe = (p: Map<string, number>) =>
@@ -720,7 +729,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
 
   const monitor = new Monitor(admin, () => service.pid, findMysqldPid());
 
-  // What one order costs in statements, measured on a quiet server (second of two, so caches are warm).
+  // What one order costs in statements, once connections and caches are warm.
   await api.request("POST", "/api/v1/orders", hotBody);
   const serviceProbe = await probeStatements(monitor, () => api.expect(201, "POST", "/api/v1/orders", hotBody));
   await baseline();
@@ -800,7 +809,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
       `* server-wide counters, inflated by other clients of the server; load = 1-min load average on ${os.cpus().length} CPUs`,
   );
   out.push("");
-  out.push("one order on a quiet server:");
+  out.push("statements for one order (fewest of 5 tries, from server-wide counters):");
   out.push(`  service   ${describeProbe(serviceProbe)}`);
   out.push(`  baseline  ${describeProbe(baselineProbe)}`);
   out.push("");
