@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import request from "supertest";
 import type { OrderView } from "../../src/domain/order-view";
-import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
+import { createTestApp, type TestApp } from "../helpers/test-app";
 import { actorFor, API_ACTOR, buildCustomer, buildProduct, buildTeam } from "../helpers/factories";
 
 /** Master data, stock and the order list, as an ERP or WMS keeps them in step. */
