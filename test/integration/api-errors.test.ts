@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import request from "supertest";
 import type { OrderStatus } from "../../src/domain/order-state";
 import type { OrderView } from "../../src/domain/order-view";
-import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
+import { createTestApp, type TestApp } from "../helpers/test-app";
 import { actorFor, API_ACTOR, buildCustomer, buildProduct, buildTeam, buildUser, reservedMatchesOpenLines } from "../helpers/factories";
 
 /**
