@@ -12,6 +12,7 @@ import { createLogger } from "./logger";
 import { createServices, type Services } from "./services";
 import type { ServiceDeps } from "./services/deps";
 import { seedDemoData } from "./services/seed-demo-data";
+import { createMemo } from "./services/support/memo";
 import type { ChatChannel } from "./channels/channel";
 import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
@@ -54,7 +55,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const log = createLogger(config.logLevel, opts.logDestination);
   const db = createDb({ url: config.database.url, poolMax: config.database.poolMax, logSql: config.database.logSql, log });
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, config.cacheKeyPrefix) : createMemoryCache();
-  const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl };
+  const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl, memo: createMemo() };
   const services = createServices(deps);
   const stoppers: Array<() => Promise<void>> = [];
 

@@ -53,7 +53,7 @@ function mysqlInstance(
   logging: false | ((sql: string) => void),
 ): Sequelize {
   const url = opts.url.replace(/^mariadb:/, "mysql:");
-  return new Sequelize(url, {
+  const sequelize = new Sequelize(url, {
     dialect: "mysql",
     logging,
     timezone: "+00:00",
@@ -61,6 +61,15 @@ function mysqlInstance(
     dialectOptions: { dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, charset: "utf8mb4" },
     define: { charset: "utf8mb4", collate: "utf8mb4_unicode_ci" },
   });
+  // READ COMMITTED once per connection rather than a SET before every transaction: row locks and
+  // conditional updates carry the invariants; fewer gap locks means fewer deadlocks on hot rows.
+  sequelize.addHook("afterConnect", async (connection: unknown) => {
+    const conn = connection as { query(sql: string, cb: (err: Error | null) => void): void };
+    await new Promise<void>((resolve, reject) =>
+      conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", (err) => (err ? reject(err) : resolve())),
+    );
+  });
+  return sequelize;
 }
 
 /**
@@ -80,7 +89,7 @@ function retryingTransactions(sequelize: Sequelize) {
   return async function transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await sequelize.transaction({ isolationLevel: Transaction.ISOLATION_LEVELS.READ_COMMITTED }, fn);
+        return await sequelize.transaction(fn);
       } catch (err) {
         if (attempt >= 4 || !isDeadlock(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));

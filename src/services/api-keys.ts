@@ -29,7 +29,8 @@ export async function createApiKey(deps: ServiceDeps, name: string): Promise<{ i
 export async function authenticateApiKey(deps: ServiceDeps, presented: string): Promise<Actor | null> {
   const match = KEY_PATTERN.exec(presented);
   if (!match) return null;
-  const row = await deps.db.models.ApiKey.findOne({ where: { prefix: match[1] } });
+  // Keys are looked up at most every 30 s per process; a revocation elsewhere takes effect within that.
+  const row = await deps.memo.get(`apikey:${match[1]}`, 30_000, () => deps.db.models.ApiKey.findOne({ where: { prefix: match[1] } }));
   if (!row || row.revokedAt) return null;
   const a = Buffer.from(row.hash, "hex");
   const b = Buffer.from(sha256(presented), "hex");
@@ -37,13 +38,15 @@ export async function authenticateApiKey(deps: ServiceDeps, presented: string): 
   // Recording use is best effort and at most once a minute per key; it must not slow every request.
   const now = deps.now();
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
-    void row.update({ lastUsedAt: now }).catch(() => undefined);
+    row.lastUsedAt = now;
+    void deps.db.models.ApiKey.update({ lastUsedAt: now }, { where: { id: row.id } }).catch(() => undefined);
   }
   return { kind: "api", userId: null, roles: [], label: `api:${row.name}`.slice(0, 64) };
 }
 
 export async function revokeApiKey(deps: ServiceDeps, prefix: string): Promise<boolean> {
   const [count] = await deps.db.models.ApiKey.update({ revokedAt: deps.now() }, { where: { prefix, revokedAt: null } });
+  deps.memo.forget(`apikey:${prefix}`);
   return count === 1;
 }
 

@@ -14,6 +14,7 @@ export async function saveRuleSet(deps: ServiceDeps, json: unknown, actor: Actor
     const row = await m.RuleSet.create({ rules, active: true, createdBy: actor.label }, { transaction: tx });
     await recordAudit(deps, tx, { entity: "rule_set", entityId: row.id, action: "activated", actor, before, after: rules });
   });
+  deps.memo.forget("rule-set");
   return rules;
 }
 

@@ -42,6 +42,7 @@ export async function createWebhook(deps: ServiceDeps, input: { url: string; eve
     await recordAudit(deps, tx, { entity: "api_key", entityId: `webhook:${created.id}`, action: "webhook_created", actor: SYSTEM_ACTOR, after: { url: url.toString(), events } });
     return created;
   });
+  deps.memo.forget("webhooks");
   return { id: row.id, url: row.url, events, secret };
 }
 
@@ -52,5 +53,6 @@ export async function listWebhooks(deps: ServiceDeps) {
 
 export async function removeWebhook(deps: ServiceDeps, id: number): Promise<boolean> {
   const [count] = await deps.db.models.WebhookSubscription.update({ active: false }, { where: { id, active: true } });
+  deps.memo.forget("webhooks");
   return count === 1;
 }

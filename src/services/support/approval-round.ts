@@ -9,9 +9,13 @@ import { usersWithRole } from "./notify";
 
 /** The admin's active rule set, or the built-in default until one is saved. */
 export async function activeRuleSet(deps: ServiceDeps, tx?: Transaction): Promise<RuleSet> {
-  const row = await deps.db.models.RuleSet.findOne({ where: { active: true }, order: [["id", "DESC"]], transaction: tx });
-  return row ? parseRuleSet(row.rules) : DEFAULT_RULE_SET;
+  return deps.memo.get("rule-set", RULE_SET_TTL_MS, async () => {
+    const row = await deps.db.models.RuleSet.findOne({ where: { active: true }, order: [["id", "DESC"]], transaction: tx });
+    return row ? parseRuleSet(row.rules) : DEFAULT_RULE_SET;
+  });
 }
+
+export const RULE_SET_TTL_MS = 10_000;
 
 /** Unpaid amounts of the customer's open orders, this one excluded. */
 export async function openReceivablesFen(deps: ServiceDeps, tx: Transaction | undefined, customerId: number, exceptOrderId: number) {
@@ -48,7 +52,8 @@ export async function planRoute(
       qty: l.qty,
     })),
     customer: { level: customer.level, creditLimitFen: customer.creditLimitFen },
-    openReceivablesFen: await openReceivablesFen(deps, tx, customer.id, order.id),
+    // Without a credit limit there is nothing to exceed: skip the sum over the customer's open orders.
+    openReceivablesFen: customer.creditLimitFen === null ? 0 : await openReceivablesFen(deps, tx, customer.id, order.id),
   });
   const approverIds: number[][] = [];
   for (const planned of route.steps) approverIds.push(await resolveApprovers(deps, tx, planned.approvers, order));

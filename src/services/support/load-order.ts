@@ -26,13 +26,18 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
   const m = deps.db.models;
   const order = await m.Order.findByPk(orderId, { transaction: tx });
   if (!order) throw new DomainError("not_found", `order ${orderId} not found`, { orderId });
+  // Skip what the order cannot have yet (no steps before a submit, no parcels before shipping, no
+  // payments while nothing is paid): most views are of young orders, and this is on every response.
+  const shipped = ["partially_shipped", "shipped", "delivered", "completed"].includes(order.status);
   const [customer, rep, lines, steps, shipments, payments] = await Promise.all([
     m.Customer.findByPk(order.customerId, { transaction: tx }),
     order.salesRepId ? m.User.findByPk(order.salesRepId, { transaction: tx }) : null,
     m.OrderLine.findAll({ where: { orderId }, order: [["lineNo", "ASC"]], transaction: tx }),
-    m.ApprovalStep.findAll({ where: { orderId, round: order.approvalRound }, order: [["stepNo", "ASC"]], transaction: tx }),
-    m.Shipment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }),
-    m.Payment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }),
+    order.approvalRound > 0
+      ? m.ApprovalStep.findAll({ where: { orderId, round: order.approvalRound }, order: [["stepNo", "ASC"]], transaction: tx })
+      : [],
+    shipped ? m.Shipment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
+    order.paidFen > 0 ? m.Payment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
   ]);
   const stepIds = steps.map((s) => s.id);
   const shipmentIds = shipments.map((s) => s.id);

@@ -118,7 +118,7 @@ export async function notifyCancelled(deps: ServiceDeps, tx: Transaction, order:
 
 /** One signed webhook delivery per subscriber interested in `event`. */
 export async function emitOrderEvent(deps: ServiceDeps, tx: Transaction, order: OrderRow, event: OrderEvent, seq: string) {
-  const subs = await deps.db.models.WebhookSubscription.findAll({ where: { active: true }, transaction: tx });
+  const subs = await deps.memo.get("webhooks", 10_000, () => deps.db.models.WebhookSubscription.findAll({ where: { active: true }, transaction: tx }));
   const interested = subs.filter((s) => s.events === "*" || s.events.split(",").includes(event));
   await enqueue(
     deps,
