@@ -17,6 +17,7 @@ import type { ChatChannel } from "./channels/channel";
 import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
+import { createWecomChannel, wecomCallbackRoutes } from "./channels/wecom";
 import { createInboundPipeline, type InboundPipeline } from "./bot/inbound";
 import { createBot } from "./bot/conversation";
 import { createDeliverers } from "./outbox/deliver";
@@ -71,13 +72,20 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         },
       })
     : null;
-  const channelList: ChatChannel[] = [...(simulator ? [simulator] : [])];
+  const wecomConfig = config.wecom;
+  const wecom = wecomConfig
+    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl })
+    : null;
+  const channelList: ChatChannel[] = [...(simulator ? [simulator] : []), ...(wecom ? [wecom] : [])];
   const channels = createChannelRegistry(channelList);
 
   const bot = createBot({ services, serviceDeps: deps, channels, log: log.child({ module: "bot" }), now: deps.now });
   const inbound = createInboundPipeline({ db, cache, log: log.child({ module: "inbound" }), now: deps.now, handle: (event) => bot.handle(event) });
 
-  const rates: Record<string, number> = { simulator: config.simulator.ratePerSec };
+  const rates: Record<string, number> = {
+    simulator: config.simulator.ratePerSec,
+    ...(wecomConfig ? { wecom: wecomConfig.ratePerSec } : {}),
+  };
   const deliverers = createDeliverers({ db, cache, services, channels, now: deps.now, ratePerSec: (p) => rates[p] ?? 10 });
   const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers }, config.outbox);
 
@@ -85,6 +93,9 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const http = createHttpApp({ config, services, db, cache, log }, [
     ...(simulator
       ? [() => devConsoleRoutes({ simulator, inbound, db, renderCard, publicUrl: config.publicUrl, log, viewsDir: projectPath("miniapp/views"), now: deps.now })]
+      : []),
+    ...(wecomConfig
+      ? [() => wecomCallbackRoutes({ config: wecomConfig, inbound, cache, log: log.child({ module: "wecom-callback" }), now: deps.now })]
       : []),
   ]);
 

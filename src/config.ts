@@ -11,6 +11,16 @@ const bool = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ["true", "1", "yes"].includes(v)));
 
+/** An optional setting where "" means unset, so `NAME=` lines in an env file do not fail validation. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+/** The official API host (wecom.md, conventions). */
+export const WECOM_DEFAULT_API_BASE = "https://qyapi.weixin.qq.com";
+// 150,000 calls/hour per corp and API is ~41.7/s sustained (wecom.md 3.3); stay just under it.
+const WECOM_DEFAULT_RATE_PER_SEC = 40;
+const WECOM_CORE = ["WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY"] as const;
+
 const Env = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -40,6 +50,16 @@ const Env = z.object({
   OUTBOX_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(3600000),
   SIMULATOR_ENABLED: z.enum(["true", "false", "1", "0", "yes", "no"]).optional(),
   SIMULATOR_RATE_PER_SEC: z.coerce.number().positive().default(50),
+  // WeCom: an empty value (`WECOM_TOKEN=` from an env file) counts as unset.
+  WECOM_CORP_ID: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,64}$/, "must be the corp id (letters and digits, e.g. ww1436e0e65a779aee)")),
+  WECOM_AGENT_ID: unsetIfEmpty(z.coerce.number({ message: "must be the app's integer agentid" }).int().positive()),
+  WECOM_SECRET: unsetIfEmpty(z.string().min(1)),
+  WECOM_TOKEN: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,32}$/, "must be 1-32 letters or digits")),
+  WECOM_AES_KEY: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{43}$/, "must be exactly 43 letters or digits")),
+  WECOM_API_BASE: unsetIfEmpty(z.url({ message: "must be an absolute URL such as https://qyapi.weixin.qq.com" })),
+  WECOM_CONTACT_SECRET: unsetIfEmpty(z.string().min(1)),
+  WECOM_RATE_PER_SEC: unsetIfEmpty(z.coerce.number().positive()),
+  WECOM_CALLBACK_WINDOW_SEC: unsetIfEmpty(z.coerce.number().int().min(1).max(86400)),
 });
 
 export type Env = z.infer<typeof Env>;
@@ -65,6 +85,25 @@ export interface Config {
     backoffMaxMs: number;
   };
   simulator: { enabled: boolean; ratePerSec: number };
+  /** The WeCom self-built app; null unless the core five WECOM_* settings are all set. */
+  wecom: WecomConfig | null;
+}
+
+export interface WecomConfig {
+  corpId: string;
+  agentId: number;
+  secret: string;
+  /** Callback Token: signs callbacks (wecom.md 1.3). */
+  token: string;
+  /** Callback EncodingAESKey (43 chars): encrypts callbacks (wecom.md 1.4). */
+  aesKey: string;
+  /** No trailing slash. */
+  apiBase: string;
+  /** The 客户联系 secret, for customer-contact APIs (wecom.md 7.1); null when not set. */
+  contactSecret: string | null;
+  ratePerSec: number;
+  /** Callbacks whose signed timestamp is further than this from now are refused as replays. */
+  callbackWindowSec: number;
 }
 
 /** Parses the environment once; the only place in the app that reads it. */
@@ -74,10 +113,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const [issue] = parsed.error.issues;
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
-  return deepFreeze(toConfig(parsed.data));
+  return deepFreeze({ ...toConfig(parsed.data), wecom: toWecomConfig(parsed.data) });
 }
 
-function toConfig(e: Env): Config {
+/** All of the core five or none: a partial set is a half-configured app, refused with the first gap named. */
+function toWecomConfig(e: Env): WecomConfig | null {
+  const present = WECOM_CORE.filter((name) => e[name] !== undefined);
+  const trigger = present[0] ?? (e.WECOM_CONTACT_SECRET !== undefined ? "WECOM_CONTACT_SECRET" : undefined);
+  if (!trigger) return null;
+  const missing = WECOM_CORE.find((name) => e[name] === undefined);
+  if (missing) throw new ConfigError(`${missing}: required when ${trigger} is set`);
+  return {
+    corpId: e.WECOM_CORP_ID!,
+    agentId: e.WECOM_AGENT_ID!,
+    secret: e.WECOM_SECRET!,
+    token: e.WECOM_TOKEN!,
+    aesKey: e.WECOM_AES_KEY!,
+    apiBase: (e.WECOM_API_BASE ?? WECOM_DEFAULT_API_BASE).replace(/\/+$/, ""),
+    contactSecret: e.WECOM_CONTACT_SECRET ?? null,
+    ratePerSec: e.WECOM_RATE_PER_SEC ?? WECOM_DEFAULT_RATE_PER_SEC,
+    callbackWindowSec: e.WECOM_CALLBACK_WINDOW_SEC ?? 300,
+  };
+}
+
+function toConfig(e: Env): Omit<Config, "wecom"> {
   const production = e.NODE_ENV === "production";
   const simulatorSetting = e.SIMULATOR_ENABLED;
   return {

@@ -84,7 +84,10 @@ interface Subscription {
 /** A raw EventSource stand-in: one GET, chunks collected as they arrive. */
 function subscribe(base: string, conversation: string): Promise<Subscription> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${base}/dev/chat/stream?conversation=${encodeURIComponent(conversation)}`, (res) => {
+    // An options object (not a bare URL): request interceptors loaded by other test files in this worker
+    // mishandle the (url, callback) form.
+    const url = new URL(`${base}/dev/chat/stream?conversation=${encodeURIComponent(conversation)}`);
+    const req = http.get({ hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}` }, (res) => {
       let text = "";
       let wake: Array<() => void> = [];
       res.setEncoding("utf8");

@@ -37,3 +37,54 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 });
+
+describe("loadConfig: WeCom", () => {
+  const core = {
+    WECOM_CORP_ID: "ww1436e0e65a779aee",
+    WECOM_AGENT_ID: "1000002",
+    WECOM_SECRET: "s3cret",
+    WECOM_TOKEN: "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+    WECOM_AES_KEY: "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+  };
+
+  it("is off with nothing set, and with every setting left empty as in .env.example", () => {
+    expect(loadConfig({}).wecom).toBeNull();
+    const empty = Object.fromEntries([...Object.keys(core), "WECOM_API_BASE", "WECOM_CONTACT_SECRET", "WECOM_RATE_PER_SEC", "WECOM_CALLBACK_WINDOW_SEC"].map((k) => [k, ""]));
+    expect(loadConfig(empty).wecom).toBeNull();
+  });
+
+  it("is on with the core five, with defaults from the platform notes", () => {
+    const c = loadConfig(core);
+    expect(c.wecom).toEqual({
+      corpId: "ww1436e0e65a779aee",
+      agentId: 1000002,
+      secret: "s3cret",
+      token: "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+      aesKey: "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+      apiBase: "https://qyapi.weixin.qq.com",
+      contactSecret: null,
+      ratePerSec: 40,
+      callbackWindowSec: 300,
+    });
+    expect(Object.isFrozen(c.wecom)).toBe(true);
+    const custom = loadConfig({ ...core, WECOM_API_BASE: "http://proxy.internal:8080/", WECOM_CONTACT_SECRET: "c", WECOM_RATE_PER_SEC: "5", WECOM_CALLBACK_WINDOW_SEC: "60" });
+    expect(custom.wecom).toMatchObject({ apiBase: "http://proxy.internal:8080", contactSecret: "c", ratePerSec: 5, callbackWindowSec: 60 });
+  });
+
+  it.each([
+    ["only the corp id", { WECOM_CORP_ID: core.WECOM_CORP_ID }, "WECOM_AGENT_ID: required when WECOM_CORP_ID is set"],
+    ["an empty token", { ...core, WECOM_TOKEN: "" }, "WECOM_TOKEN: required when WECOM_CORP_ID is set"],
+    ["no corp id", { WECOM_SECRET: "s", WECOM_AES_KEY: core.WECOM_AES_KEY }, "WECOM_CORP_ID: required when WECOM_SECRET is set"],
+    ["a contact secret alone", { WECOM_CONTACT_SECRET: "c" }, "WECOM_CORP_ID: required when WECOM_CONTACT_SECRET is set"],
+    ["a 42-character AES key", { ...core, WECOM_AES_KEY: core.WECOM_AES_KEY.slice(1) }, /^WECOM_AES_KEY: must be exactly 43 letters or digits/],
+    ["an AES key with +", { ...core, WECOM_AES_KEY: `${core.WECOM_AES_KEY.slice(1)}+` }, /^WECOM_AES_KEY: /],
+    ["a 33-character token", { ...core, WECOM_TOKEN: "t".repeat(33) }, /^WECOM_TOKEN: /],
+    ["a non-numeric agent id", { ...core, WECOM_AGENT_ID: "app" }, /^WECOM_AGENT_ID: /],
+    ["an API base without scheme", { ...core, WECOM_API_BASE: "qyapi.weixin.qq.com" }, /^WECOM_API_BASE: must be an absolute URL/],
+    ["a zero rate", { ...core, WECOM_RATE_PER_SEC: "0" }, /^WECOM_RATE_PER_SEC: /],
+    ["a negative window", { ...core, WECOM_CALLBACK_WINDOW_SEC: "-5" }, /^WECOM_CALLBACK_WINDOW_SEC: /],
+  ])("stops naming what is wrong for %s", (_what, env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

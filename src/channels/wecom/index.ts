@@ -1,0 +1,158 @@
+import crypto from "node:crypto";
+import type { Logger } from "pino";
+import type { Cache } from "../../cache/cache";
+import type { WecomConfig } from "../../config";
+import { projectPath } from "../../paths";
+import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
+import { createCardCodes } from "./card-codes";
+import { WecomApiError, createWecomClient, type ApiResult } from "./client";
+import { KeyTooLongError } from "./keys";
+import { miniAppLink, robotKey } from "./links";
+import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
+
+export { wecomCallbackRoutes, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
+export { oauthState, safeNext } from "./links";
+
+export interface WecomChannelDeps {
+  cache: Cache;
+  log: Logger;
+  now: () => Date;
+  publicUrl: string;
+  fetch?: typeof fetch;
+  /** cards/wecom unless a test points elsewhere. */
+  templatesDir?: string;
+  timeoutMs?: number;
+  tokenWaitMs?: number;
+}
+
+/** What card_refs.platform_ref holds for a WeCom card. */
+interface WecomCardRef {
+  task_id: string;
+  userid: string;
+  card_type: WecomCardType;
+  response_code?: string;
+  sent_at: string;
+}
+
+const INTERACTIVE = new Set<string>(["button_interaction", "multiple_interaction"]);
+// 42015 "belongs to another app", 42016 "task_id not found" (wecom.md 3.2): the card cannot be updated.
+const GONE_ERRCODES = new Set([42015, 42016]);
+
+/** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.3, 8.1). */
+export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps): ChatChannel {
+  const { cache, now } = deps;
+  const client = createWecomClient(config, { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs });
+  const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
+  const codes = createCardCodes(config, cache);
+  const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
+
+  async function send(touser: string, message: Record<string, unknown>): Promise<ApiResult> {
+    const res = await client.post("/cgi-bin/message/send", { touser, agentid: config.agentId, ...message });
+    // A partly invalid send still succeeds and lists who was skipped, lowercased (wecom.md 4).
+    const invalid = String(res.invaliduser ?? "").toLowerCase().split("|");
+    if (invalid.includes(touser.toLowerCase())) throw new ChannelError("rejected", `wecom user ${touser} cannot receive app messages`);
+    return res;
+  }
+
+  function renderOrReject(fn: () => TemplateCard): TemplateCard {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof KeyTooLongError) throw new ChannelError("rejected", err.message);
+      throw err;
+    }
+  }
+
+  return {
+    platform: "wecom",
+    async sendText(to, text) {
+      const res = await send(to.platformUserId, { msgtype: "text", text: render.text(text) });
+      return { messageId: String(res.msgid ?? "") };
+    },
+    async sendCard(to, card) {
+      // task_id is unique per app forever, or the send fails with 42014 (wecom.md 5.7, gotcha 9).
+      const taskId = `co-${crypto.randomUUID()}`;
+      const template = renderOrReject(() => render.card(card, { taskId, link }));
+      const res = await send(to.platformUserId, { msgtype: "template_card", template_card: template });
+      const cardRef: WecomCardRef = { task_id: taskId, userid: to.platformUserId, card_type: template.card_type, sent_at: now().toISOString() };
+      if (typeof res.response_code === "string" && res.response_code) cardRef.response_code = res.response_code;
+      return { messageId: String(res.msgid ?? ""), cardRef: { ...cardRef } } satisfies SentRef;
+    },
+    async updateCard(ref, card) {
+      const r = readRef(ref.cardRef, ref.to);
+      // text_notice without an action_menu cannot be updated (wecom.md 5.5).
+      if (!r || !INTERACTIVE.has(r.card_type)) throw new ChannelError("gone", "this wecom card cannot be updated");
+      const claim = { taskId: r.task_id, userId: r.userid, sendCode: r.response_code ?? null, sentAt: r.sent_at ? new Date(r.sent_at) : null };
+      const code = await codes.claim(claim, now());
+      if (!code) throw new ChannelError("gone", `wecom card ${r.task_id} has no unused response_code left`);
+      const ctx = { taskId: r.task_id, link };
+      const template = renderOrReject(() => (cardTypeOf(card) === "text_notice" ? render.closed(card, ctx) : render.card(card, ctx)));
+      try {
+        // Only this person's copy: each card ref is one send to one user (wecom.md 5.5 targeting).
+        await client.post("/cgi-bin/message/update_template_card", {
+          userids: [r.userid],
+          agentid: config.agentId,
+          response_code: code,
+          template_card: template,
+        });
+      } catch (err) {
+        if (err instanceof WecomApiError && err.errcode !== null && GONE_ERRCODES.has(err.errcode)) throw new ChannelError("gone", err.message);
+        throw err; // the claimed code stays spent: never retry an update with the same code (gotcha 10)
+      }
+    },
+    async notifyCustomer(to, card, opts) {
+      const key = robotKey(to.target, config.apiBase);
+      // add_msg_template only queues a task a member must confirm (wecom.md 7.2): not a notice.
+      if (!key) throw new ChannelError("rejected", "external contact notices are not supported yet");
+      await client.robot(key, { msgtype: "markdown", markdown: render.markdown(card) });
+      return { messageId: `robot:${opts.dedupeKey}` };
+    },
+    resolveUser: (platformUserId) => resolveUser(platformUserId),
+    miniAppLink: (_user: ChatUser, path: string) => link(path),
+    // WeCom cannot look a message up by our key; undefined tells the dispatcher never to re-send blindly.
+    lookupSent: async () => undefined,
+  };
+
+  async function resolveUser(userid: string): Promise<PlatformUser> {
+    const u = await client.get("/cgi-bin/user/get", { userid });
+    const leaders = Array.isArray(u.direct_leader) ? u.direct_leader.filter((l): l is string => typeof l === "string" && l !== "") : [];
+    const departments = Array.isArray(u.department) ? u.department.filter((d): d is number => typeof d === "number") : [];
+    const main = typeof u.main_department === "number" ? u.main_department : departments[0];
+    return {
+      platformUserId: typeof u.userid === "string" && u.userid ? u.userid : userid,
+      name: typeof u.name === "string" && u.name ? u.name : userid,
+      // Not returned to apps created after 2022-06-20 (wecom.md 8.1): null, not an error.
+      mobile: typeof u.mobile === "string" && u.mobile ? u.mobile : null,
+      managerPlatformUserId: leaders[0] ?? null,
+      department: main === undefined ? null : await departmentName(main),
+    };
+  }
+
+  /** A department's name (wecom.md 8.2), cached for an hour; its id when the app may not read it. */
+  async function departmentName(id: number): Promise<string> {
+    const key = `wecom:${config.corpId}:${config.agentId}:dept:${id}`;
+    const cached = await cache.get(key);
+    if (cached) return cached;
+    let name = String(id);
+    try {
+      const res = await client.get("/cgi-bin/department/get", { id: String(id) });
+      const dept = (Array.isArray(res.department) ? res.department[0] : res.department) as { name?: unknown } | undefined;
+      if (typeof dept?.name === "string" && dept.name) name = dept.name;
+    } catch (err) {
+      if (!(err instanceof ChannelError) || err.failure !== "rejected") throw err;
+    }
+    await cache.set(key, name, 60 * 60 * 1000);
+    return name;
+  }
+}
+
+function readRef(raw: Record<string, unknown>, to: ChatUser): WecomCardRef | null {
+  if (typeof raw.task_id !== "string" || !raw.task_id) return null;
+  return {
+    task_id: raw.task_id,
+    userid: typeof raw.userid === "string" && raw.userid ? raw.userid : to.platformUserId,
+    card_type: (typeof raw.card_type === "string" ? raw.card_type : "button_interaction") as WecomCardType,
+    response_code: typeof raw.response_code === "string" ? raw.response_code : undefined,
+    sent_at: typeof raw.sent_at === "string" ? raw.sent_at : "",
+  };
+}

@@ -1,0 +1,117 @@
+import type { IncomingMessage } from "node:http";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import type { Logger } from "pino";
+import type { InboundPipeline } from "../../bot/inbound";
+import type { Cache } from "../../cache/cache";
+import type { WecomConfig } from "../../config";
+import { DomainError, type ErrorCode } from "../../domain/errors";
+import { createCardCodes } from "./card-codes";
+import { CallbackError, type CallbackRefusal } from "./crypto";
+import { openCallback, verifyUrl } from "./inbound";
+
+export interface WecomCallbackDeps {
+  config: WecomConfig;
+  inbound: InboundPipeline;
+  /** Keeps each click's response_code for updateCard (wecom.md 5.4); the same cache the channel uses. */
+  cache: Cache;
+  log: Logger;
+  now: () => Date;
+  /** Largest accepted callback body; WeCom's envelopes are a few KB. */
+  bodyLimitBytes?: number;
+}
+
+/** GET (handshake) and POST (messages, events) share one path, as the console expects (wecom.md gotcha 14). */
+export const WECOM_CALLBACK_PATH = "/wecom/callback";
+const BODY_LIMIT_BYTES = 64 * 1024;
+// What we answer an accepted POST with (the brief's choice). wecom.md 1.6 documents an empty 200 body
+// as "no reply"; anything else that is not an encrypted reply envelope is assumed to be ignored.
+const ACK = "success";
+
+const REFUSED: Record<CallbackRefusal, { code: ErrorCode; message: string }> = {
+  forged: { code: "unauthorized", message: "callback signature does not match" },
+  stale: { code: "unauthorized", message: "callback timestamp is outside the replay window" },
+  wrong_receiver: { code: "forbidden", message: "callback is not for this corp" },
+  malformed: { code: "validation_failed", message: "callback is malformed" },
+  too_large: { code: "payload_too_large", message: "callback body is too large" },
+};
+
+/**
+ * /wecom/callback: verify, decrypt, de-duplicate and persist, then answer at once (WeCom retries after
+ * 5 s, wecom.md 2.3); the bot handles the event after the answer. Refusals are logged once, here.
+ */
+export function wecomCallbackRoutes(deps: WecomCallbackDeps): Router {
+  const { config, inbound, log, now } = deps;
+  const codes = createCardCodes(config, deps.cache);
+  const limit = deps.bodyLimitBytes ?? BODY_LIMIT_BYTES;
+  const router = new Router();
+
+  function refuse(ctx: Context, err: unknown): never {
+    if (!(err instanceof CallbackError)) throw err;
+    log.warn({ platform: "wecom", method: ctx.method, reason: err.reason, detail: err.message, ip: ctx.ip }, "wecom callback refused");
+    const { code, message } = REFUSED[err.reason];
+    throw new DomainError(code, message);
+  }
+
+  router.get(WECOM_CALLBACK_PATH, async function verifyWecomUrl(ctx) {
+    let echo: string;
+    try {
+      echo = verifyUrl(config, ctx.query, now());
+    } catch (err) {
+      refuse(ctx, err);
+    }
+    // Exactly the decrypted text: no quotes, BOM or newline (wecom.md 1.2, gotcha 1).
+    ctx.type = "text/plain";
+    ctx.body = echo;
+  });
+
+  router.post(WECOM_CALLBACK_PATH, async function receiveWecomCallback(ctx) {
+    let opened: ReturnType<typeof openCallback>;
+    try {
+      opened = openCallback(config, ctx.query, await readBody(ctx.req, limit), now());
+    } catch (err) {
+      refuse(ctx, err);
+    }
+    // Kept before the event is handed on, so the update the bot's answer triggers can use it.
+    if (opened.clickCode) await codes.remember(opened.clickCode, now());
+    if (opened.event) await inbound.receive(opened.event);
+    else log.debug({ platform: "wecom", ignored: opened.ignored }, "wecom callback ignored");
+    ctx.type = "text/plain";
+    ctx.body = ACK;
+  });
+  return router;
+}
+
+/**
+ * The raw body as text, whatever its Content-Type (wecom.md 1.5), refused past `limit` bytes without
+ * buffering the rest: Node discards what is left once the response is sent.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new CallbackError("too_large", `declared ${declared} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off("data", onData).off("end", onEnd).off("error", onError).off("aborted", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      done();
+      req.resume(); // keep draining into nothing so the 413 can still be written
+      reject(new CallbackError("too_large", `over ${limit} bytes`));
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onError = () => {
+      done();
+      reject(new CallbackError("malformed", "request body was cut off"));
+    };
+    req.on("data", onData).on("end", onEnd).on("error", onError).on("aborted", onError);
+  });
+}
