@@ -3,6 +3,7 @@ import path from "node:path";
 import { Sequelize, Transaction } from "sequelize";
 import type { Logger } from "pino";
 import { defineModels, type Models } from "./models";
+import { createWriteBuffer, type WriteBuffer } from "./write-buffer";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -12,6 +13,8 @@ export interface Db {
   readonly dialect: Dialect;
   /** Runs `fn` in one transaction; on SQLite writers queue, on MySQL deadlocks are retried. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** The audit/outbox rows held back in `tx` (see write-buffer.ts); undefined outside db.transaction. */
+  buffer(tx: Transaction): WriteBuffer | undefined;
   /** `FOR UPDATE` where the database has row locks; SQLite's single writer makes it unnecessary. */
   readonly lock: (typeof Transaction.LOCK)[keyof typeof Transaction.LOCK] | undefined;
   close(): Promise<void>;
@@ -25,12 +28,22 @@ export function createDb(opts: { url: string; poolMax: number; logSql: boolean; 
   const logging = opts.logSql ? (sql: string) => opts.log.debug({ sql }, "sql") : false;
   const sequelize = dialect === "sqlite" ? sqliteInstance(opts.url, logging) : mysqlInstance(opts, logging);
   const models = defineModels(sequelize);
-  const transaction = dialect === "sqlite" ? serializedTransactions(sequelize) : retryingTransactions(sequelize);
+  const buffers = new WeakMap<Transaction, WriteBuffer>();
+  // Every transaction gets a write buffer, flushed before it commits.
+  const buffered = <T>(fn: (tx: Transaction) => Promise<T>) => async (tx: Transaction) => {
+    const buffer = createWriteBuffer(models, tx);
+    buffers.set(tx, buffer);
+    const result = await fn(tx);
+    await buffer.flush();
+    return result;
+  };
+  const run = dialect === "sqlite" ? serializedTransactions(sequelize) : retryingTransactions(sequelize);
   return {
     sequelize,
     models,
     dialect,
-    transaction,
+    transaction: (fn) => run(buffered(fn)),
+    buffer: (tx) => buffers.get(tx),
     lock: dialect === "mysql" ? Transaction.LOCK.UPDATE : undefined,
     close: () => sequelize.close(),
   };

@@ -25,8 +25,8 @@ export async function enqueue(deps: ServiceDeps, tx: Transaction, messages: Outb
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
   const at = deps.now();
-  await deps.db.models.Outbox.bulkCreate(
-    list.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at })),
-    { transaction: tx, ignoreDuplicates: true },
-  );
+  const rows = list.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at }));
+  const buffer = deps.db.buffer(tx);
+  if (buffer) buffer.outbox(rows);
+  else await deps.db.models.Outbox.bulkCreate(rows, { transaction: tx, ignoreDuplicates: true });
 }

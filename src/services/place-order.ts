@@ -81,7 +81,7 @@ export async function placeOrder(deps: ServiceDeps, input: PlaceOrderInput, acto
         after: { orderNo, customer: customer.code, totalFen, lines: lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceFen: l.unitPriceFen })) },
       });
       await emitOrderEvent(deps, tx, order, "order.created", "1");
-      if (input.submit) await submitInTransaction(deps, tx, order, rows, actor);
+      if (input.submit) await submitInTransaction(deps, tx, order, rows, actor, customer);
       return order.id;
     });
     return loadOrderView(deps, orderId);

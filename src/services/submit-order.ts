@@ -4,6 +4,7 @@ import { isRepeat } from "../domain/order-state";
 import { assertMayPerform } from "../domain/permissions";
 import type { Actor } from "../domain/roles";
 import type { OrderLineRow, OrderRow } from "../db/models/orders";
+import type { CustomerRow } from "../db/models/customers";
 import type { OrderView } from "../domain/order-view";
 import type { ServiceDeps } from "./deps";
 import { startApprovalRound } from "./support/approval-round";
@@ -47,13 +48,16 @@ export async function submitInTransaction(
   order: OrderRow,
   lines: OrderLineRow[],
   actor: Actor,
+  customer?: CustomerRow,
 ): Promise<void> {
   const at = deps.now();
   const round = order.approvalRound + 1;
-  const plan = await startApprovalRound(deps, tx, order, lines, round);
+  const plan = await startApprovalRound(deps, tx, order, lines, round, customer);
   await moveOrder(deps, tx, order, "submit", actor, {
     fields: { submittedAt: at, approvalRound: round },
     auditAfter: { round, steps: plan.steps.map((s) => ({ stepNo: s.stepNo, label: s.label, approverIds: s.approverIds })) },
+    // Approved straight away: the approve move below saves both moves in one UPDATE.
+    persist: !plan.autoApproved,
   });
   if (plan.autoApproved) {
     await moveOrder(deps, tx, order, "approve", actor, { fields: { approvedAt: at }, reason: "auto_approved" });
@@ -61,6 +65,8 @@ export async function submitInTransaction(
   } else {
     await notifyStepActivated(deps, tx, order, plan.steps[0]);
   }
+  // Everything else is written before the stock rows are locked, so the hot lock is held only to commit.
+  await deps.db.buffer(tx)?.flush();
   await reserveStock(
     deps,
     tx,

@@ -4,6 +4,7 @@ import { DomainError } from "../../domain/errors";
 import { RECEIVABLE_STATUSES } from "../../domain/order-state";
 import type { OrderLineRow, OrderRow } from "../../db/models/orders";
 import type { ApprovalStepRow } from "../../db/models/approvals";
+import type { CustomerRow } from "../../db/models/customers";
 import type { ServiceDeps } from "../deps";
 import { usersWithRole } from "./notify";
 
@@ -37,9 +38,10 @@ export async function planRoute(
   tx: Transaction | undefined,
   order: OrderRow,
   lines: OrderLineRow[],
+  known?: CustomerRow,
 ): Promise<{ route: ApprovalRoute; approverIds: number[][] }> {
   const m = deps.db.models;
-  const customer = await m.Customer.findByPk(order.customerId, { transaction: tx });
+  const customer = known?.id === order.customerId ? known : await m.Customer.findByPk(order.customerId, { transaction: tx });
   if (!customer) throw new DomainError("not_found", "customer not found", { customerId: order.customerId });
   const route = evaluateRoute(await activeRuleSet(deps, tx), {
     totalFen: order.totalFen,
@@ -70,9 +72,10 @@ export async function startApprovalRound(
   order: OrderRow,
   lines: OrderLineRow[],
   round: number,
+  customer?: CustomerRow,
 ): Promise<PlannedRound> {
   const m = deps.db.models;
-  const { route, approverIds: resolved } = await planRoute(deps, tx, order, lines);
+  const { route, approverIds: resolved } = await planRoute(deps, tx, order, lines, customer);
   order.approvalReasons = route.reasons;
   order.autoApproved = route.autoApproved;
   if (route.autoApproved) return { steps: [], autoApproved: true };

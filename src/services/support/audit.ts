@@ -14,19 +14,19 @@ export interface AuditInput {
 
 /** Who did what, when, and why; written in the same transaction as the change it describes. */
 export async function recordAudit(deps: ServiceDeps, tx: Transaction, input: AuditInput): Promise<void> {
-  await deps.db.models.AuditEvent.create(
-    {
-      entity: input.entity,
-      entityId: String(input.entityId),
-      action: input.action,
-      actor: input.actor.label,
-      at: deps.now(),
-      before: input.before ?? null,
-      after: input.after ?? null,
-      reason: input.reason ?? null,
-    },
-    { transaction: tx },
-  );
+  const row = {
+    entity: input.entity,
+    entityId: String(input.entityId),
+    action: input.action,
+    actor: input.actor.label,
+    at: deps.now(),
+    before: input.before ?? null,
+    after: input.after ?? null,
+    reason: input.reason ?? null,
+  };
+  const buffer = deps.db.buffer(tx);
+  if (buffer) buffer.audit(row);
+  else await deps.db.models.AuditEvent.create(row, { transaction: tx });
 }
 
 /** The fields that changed between two snapshots, as {before, after} pairs for the audit trail. */

@@ -23,7 +23,8 @@ const EVENT: Partial<Record<OrderAction, OrderEvent>> = {
 
 /**
  * Applies one state-machine move: checks it, bumps the version, saves, audits it and tells subscribers.
- * `fields` are the timestamps and details that go with the move.
+ * `fields` are the timestamps and details that go with the move; `persist: false` leaves the save to a
+ * move that follows in the same transaction.
  */
 export async function moveOrder(
   deps: ServiceDeps,
@@ -31,12 +32,12 @@ export async function moveOrder(
   order: OrderRow,
   action: OrderAction,
   actor: Actor,
-  opts: { fields?: Partial<OrderRow>; reason?: string | null; auditAfter?: Record<string, unknown> } = {},
+  opts: { fields?: Partial<OrderRow>; reason?: string | null; auditAfter?: Record<string, unknown>; persist?: boolean } = {},
 ): Promise<void> {
   const from = order.status;
   const to = transition(from, action);
   order.set({ ...(opts.fields ?? {}), status: to, version: order.version + 1 } as Partial<OrderRow>);
-  await order.save({ transaction: tx });
+  if (opts.persist !== false) await order.save({ transaction: tx });
   await recordAudit(deps, tx, {
     entity: "order",
     entityId: order.id,

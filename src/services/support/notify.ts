@@ -60,7 +60,8 @@ export async function notifyStepDecided(
 }
 
 export async function notifyApproved(deps: ServiceDeps, tx: Transaction, order: OrderRow) {
-  const warehouse = await usersWithRole(deps, tx, "warehouse");
+  // Read on every approval; who works in the warehouse changes rarely (10 s to notice a new colleague).
+  const warehouse = await deps.memo.get("users:warehouse", 10_000, () => usersWithRole(deps, tx, "warehouse"));
   const messages: OutboxMessage[] = warehouse.map((userId) => ({
     topic: "card.send",
     dedupeKey: `card.send:warehouse:${order.id}:${order.approvalRound}:${userId}`,
