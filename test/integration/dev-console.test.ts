@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import Koa from "koa";
@@ -73,7 +74,7 @@ async function stop(server: http.Server) {
 }
 
 interface Subscription {
-  res: http.IncomingMessage;
+  res: { statusCode: number; headers: Record<string, string> };
   received(): string;
   /** Resolves with everything received once `pattern` has arrived; rejects after `ms`. */
   waitFor(pattern: RegExp, ms?: number): Promise<string>;
@@ -81,42 +82,74 @@ interface Subscription {
   close(): void;
 }
 
-/** A raw EventSource stand-in: one GET, chunks collected as they arrive. */
+/**
+ * A raw EventSource stand-in over a plain TCP socket: one GET, chunks collected as they arrive. Not
+ * http.get, because HTTP interceptors installed by other test files in this worker (nock) buffer a
+ * streamed response until it ends.
+ */
 function subscribe(base: string, conversation: string): Promise<Subscription> {
+  const url = new URL(`${base}/dev/chat/stream?conversation=${encodeURIComponent(conversation)}`);
   return new Promise((resolve, reject) => {
-    // An options object (not a bare URL): request interceptors loaded by other test files in this worker
-    // mishandle the (url, callback) form.
-    const url = new URL(`${base}/dev/chat/stream?conversation=${encodeURIComponent(conversation)}`);
-    const req = http.get({ hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}` }, (res) => {
-      let text = "";
-      let wake: Array<() => void> = [];
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        text += chunk;
-        const waiting = wake;
-        wake = [];
-        waiting.forEach((w) => w());
-      });
-      const ended = new Promise<void>((done) => res.once("end", () => done()));
-      resolve({
-        res,
-        received: () => text,
-        ended,
-        close: () => req.destroy(),
-        waitFor(pattern, ms = 3000) {
-          return new Promise((ok, fail) => {
-            const timer = setTimeout(() => fail(new Error(`no ${pattern} in ${JSON.stringify(text)}`)), ms);
-            const check = () => {
-              if (!pattern.test(text)) return void wake.push(check);
-              clearTimeout(timer);
-              ok(text);
-            };
-            check();
-          });
-        },
-      });
+    const socket = net.connect(Number(url.port), url.hostname);
+    let raw = Buffer.alloc(0);
+    let head: Subscription["res"] | null = null;
+    let body = Buffer.alloc(0);
+    let text = "";
+    let wake: Array<() => void> = [];
+    let ended!: () => void;
+    const endedP = new Promise<void>((done) => (ended = done));
+    const sub = (): Subscription => ({
+      res: head!,
+      received: () => text,
+      ended: endedP,
+      close: () => socket.destroy(),
+      waitFor(pattern, ms = 3000) {
+        return new Promise((ok, fail) => {
+          const timer = setTimeout(() => fail(new Error(`no ${pattern} in ${JSON.stringify(text)}`)), ms);
+          const check = () => {
+            if (!pattern.test(text)) return void wake.push(check);
+            clearTimeout(timer);
+            ok(text);
+          };
+          check();
+        });
+      },
     });
-    req.on("error", reject);
+    // Undo chunked transfer encoding: size line, data, CRLF; a zero-size chunk ends the stream.
+    const dechunk = () => {
+      for (;;) {
+        const eol = body.indexOf("\r\n");
+        if (eol < 0) return;
+        const size = parseInt(body.subarray(0, eol).toString("ascii"), 16);
+        if (size === 0) return void ended();
+        if (body.length < eol + 2 + size + 2) return;
+        text += body.subarray(eol + 2, eol + 2 + size).toString("utf8");
+        body = body.subarray(eol + 2 + size + 2);
+      }
+    };
+    socket.on("data", (chunk: Buffer) => {
+      if (!head) {
+        raw = Buffer.concat([raw, chunk]);
+        const split = raw.indexOf("\r\n\r\n");
+        if (split < 0) return;
+        const [status, ...lines] = raw.subarray(0, split).toString("latin1").split("\r\n");
+        const headers: Record<string, string> = {};
+        for (const line of lines) headers[line.slice(0, line.indexOf(":")).toLowerCase()] = line.slice(line.indexOf(":") + 1).trim();
+        head = { statusCode: Number(status.split(" ")[1]), headers };
+        body = raw.subarray(split + 4);
+        resolve(sub());
+      } else {
+        body = Buffer.concat([body, chunk]);
+      }
+      dechunk();
+      const waiting = wake;
+      wake = [];
+      waiting.forEach((w) => w());
+    });
+    socket.on("end", () => ended());
+    socket.on("close", () => ended());
+    socket.on("error", reject);
+    socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
   });
 }
 
