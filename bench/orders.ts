@@ -27,6 +27,9 @@ import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
 import { RESERVING_STATUSES } from "../src/domain/order-state";
 
+// A throwaway secret: production config requires one, and the bench signs no real sessions.
+const BENCH_SESSION_SECRET = crypto.randomBytes(32).toString("hex");
+
 // ── settings ────────────────────────────────────────────────────────────────────────────────────────
 
 const positive = (name: string, fallback: number) => {
@@ -631,7 +634,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   log(`database ${DB_NAME} on MariaDB ${String(version.v)}`);
 
   // Schema and an API key through a short-lived in-process app on the same database.
-  const setup = createApp(loadConfig({ DATABASE_URL, SEED_DEMO_DATA: "false", LOG_LEVEL: "warn", NODE_ENV: "production", SIMULATOR_ENABLED: "false" }));
+  const setup = createApp(loadConfig({ DATABASE_URL, SEED_DEMO_DATA: "false", LOG_LEVEL: "warn", NODE_ENV: "production", SIMULATOR_ENABLED: "false", SESSION_SECRET: BENCH_SESSION_SECRET }));
   let key: string;
   try {
     await setup.prepare();
@@ -645,6 +648,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   const service = ServiceProcess.start({
     ...process.env,
     NODE_ENV: "production",
+    SESSION_SECRET: BENCH_SESSION_SECRET,
     DATABASE_URL,
     REDIS_URL,
     CACHE_KEY_PREFIX: CACHE_PREFIX,

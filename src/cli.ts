@@ -1,7 +1,10 @@
+import os from "node:os";
 import { createApp, type App } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { migrate } from "./db/migrate";
+import type { Actor } from "./domain/roles";
 import { seedDemoData } from "./services/seed-demo-data";
+import { listUsers, setUserRoles, type UserView } from "./services/users";
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -14,6 +17,9 @@ const USAGE = `usage: npm run cli -- <command>
   webhook list | remove <id>
   outbox list [--status dead]  messages waiting, failing or dead (default: dead)
   outbox retry <id>|--dead     send a dead message again (one, or every dead one)
+  users list [--platform <wecom|dingtalk|simulator>]
+  users set-roles --platform <p> --user <platform user id> --roles <r1,r2|"">
+                               replace a user's roles (sales, manager, finance, director, warehouse, admin)
 `;
 
 type Command = (app: App, args: string[]) => Promise<void>;
@@ -90,9 +96,46 @@ const COMMANDS: Record<string, Command> = {
       throw new UsageError("outbox needs list [--status <status>] | retry <id>|--dead");
     }
   },
+  async users(app, args) {
+    const [sub, ...rest] = args;
+    await migrate(app.db, app.log);
+    if (sub === "list") {
+      const users = await listUsers(app.deps, { platform: flag(rest, "--platform") });
+      if (users.length === 0) process.stdout.write("no users\n");
+      for (const u of users) process.stdout.write(`${describeUser(u)}\n`);
+    } else if (sub === "set-roles") {
+      const [platform, user, roles] = ["--platform", "--user", "--roles"].map((name) => flag(rest, name));
+      if (!platform || !user || roles === undefined) throw new UsageError("users set-roles needs --platform <p> --user <platform user id> --roles <r1,r2>");
+      const list = roles.split(",").map((r) => r.trim()).filter(Boolean);
+      const { user: updated, changed } = await setUserRoles(app.deps, { platform, platformUserId: user, roles: list }, cliActor());
+      process.stdout.write(`${changed ? "roles set" : "roles unchanged"}: ${describeUser(updated)}\n`);
+      const managed = platform === "wecom" ? [...new Set(app.config.wecom?.roleMap.map((r) => r.role) ?? [])] : [];
+      if (managed.length) {
+        process.stdout.write(`note: ${managed.join(", ")} follow WECOM_ROLE_MAP for WeCom users; the next directory refresh sets them from WeCom tags and departments\n`);
+      }
+    } else {
+      throw new UsageError("users needs list [--platform <p>] | set-roles --platform <p> --user <id> --roles <r1,r2>");
+    }
+  },
 };
 
 class UsageError extends Error {}
+
+function describeUser(u: UserView): string {
+  const roles = u.roles.length ? u.roles.join(",") : "(no roles)";
+  return `#${u.id}  ${u.platform}  ${u.platformUserId}  ${u.name}  ${roles}${u.active ? "" : "  inactive"}`;
+}
+
+/** Who ran the command, for the audit trail ("cli:<login>"). */
+function cliActor(): Actor {
+  let login = "unknown";
+  try {
+    login = os.userInfo().username || login;
+  } catch {
+    // No passwd entry for this uid (some containers).
+  }
+  return { kind: "system", userId: null, roles: [], label: `cli:${login}`.slice(0, 64) };
+}
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

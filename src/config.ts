@@ -1,4 +1,6 @@
+import crypto from "node:crypto";
 import { z } from "zod";
+import { isRole, ROLES, type Role } from "./domain/roles";
 
 /** A bad setting: main.ts prints the one line and exits 1. */
 export class ConfigError extends Error {
@@ -20,6 +22,8 @@ export const WECOM_DEFAULT_API_BASE = "https://qyapi.weixin.qq.com";
 // 150,000 calls/hour per corp and API is ~41.7/s sustained (wecom.md 3.3); stay just under it.
 const WECOM_DEFAULT_RATE_PER_SEC = 40;
 const WECOM_CORE = ["WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY"] as const;
+/** Outside production an unset SESSION_SECRET is this: random, the same for every loadConfig in this process. */
+const PROCESS_SESSION_SECRET = crypto.randomBytes(32).toString("base64url");
 
 const Env = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -50,6 +54,8 @@ const Env = z.object({
   OUTBOX_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(3600000),
   SIMULATOR_ENABLED: z.enum(["true", "false", "1", "0", "yes", "no"]).optional(),
   SIMULATOR_RATE_PER_SEC: z.coerce.number().positive().default(50),
+  SESSION_SECRET: unsetIfEmpty(z.string().min(32, "must be at least 32 characters")),
+  SESSION_TTL_HOURS: unsetIfEmpty(z.coerce.number({ message: "must be a number of hours" }).positive().max(24 * 90)),
   // WeCom: an empty value (`WECOM_TOKEN=` from an env file) counts as unset.
   WECOM_CORP_ID: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,64}$/, "must be the corp id (letters and digits, e.g. ww1436e0e65a779aee)")),
   WECOM_AGENT_ID: unsetIfEmpty(z.coerce.number({ message: "must be the app's integer agentid" }).int().positive()),
@@ -60,6 +66,7 @@ const Env = z.object({
   WECOM_CONTACT_SECRET: unsetIfEmpty(z.string().min(1)),
   WECOM_RATE_PER_SEC: unsetIfEmpty(z.coerce.number().positive()),
   WECOM_CALLBACK_WINDOW_SEC: unsetIfEmpty(z.coerce.number().int().min(1).max(86400)),
+  WECOM_ROLE_MAP: unsetIfEmpty(z.string()),
 });
 
 export type Env = z.infer<typeof Env>;
@@ -85,6 +92,15 @@ export interface Config {
     backoffMaxMs: number;
   };
   simulator: { enabled: boolean; ratePerSec: number };
+  /** The signed session cookie of the H5 pages and the mini-app. */
+  session: {
+    secret: string;
+    /** True when SESSION_SECRET was unset and a random per-process secret is used (never in production). */
+    generated: boolean;
+    ttlHours: number;
+    /** Secure cookies: on in production. */
+    secure: boolean;
+  };
   /** The WeCom self-built app; null unless the core five WECOM_* settings are all set. */
   wecom: WecomConfig | null;
 }
@@ -104,6 +120,15 @@ export interface WecomConfig {
   ratePerSec: number;
   /** Callbacks whose signed timestamp is further than this from now are refused as replays. */
   callbackWindowSec: number;
+  /** WECOM_ROLE_MAP: members of a tag or a department (and its sub-departments) get a role. */
+  roleMap: readonly RoleRule[];
+}
+
+/** One WECOM_ROLE_MAP entry, e.g. `tag:1=sales` or `dept:5=warehouse`. */
+export interface RoleRule {
+  kind: "tag" | "dept";
+  id: number;
+  role: Role;
 }
 
 /** Parses the environment once; the only place in the app that reads it. */
@@ -116,9 +141,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   return deepFreeze({ ...toConfig(parsed.data), wecom: toWecomConfig(parsed.data) });
 }
 
+const ROLE_RULE = /^(tag|dept):(\d{1,10})=(.*)$/;
+
+/** `tag:1=sales,tag:2=manager,dept:5=warehouse` → rules; a malformed entry or an unknown role stops start-up. */
+export function parseRoleMap(text: string | undefined): RoleRule[] {
+  const rules: RoleRule[] = [];
+  for (const raw of (text ?? "").split(",")) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const m = ROLE_RULE.exec(entry);
+    if (!m) throw new ConfigError(`WECOM_ROLE_MAP: "${entry}" is not tag:<id>=<role> or dept:<id>=<role> (e.g. tag:1=sales,dept:5=warehouse)`);
+    const role = m[3].trim();
+    if (!isRole(role)) throw new ConfigError(`WECOM_ROLE_MAP: unknown role "${role}" in "${entry}" (roles: ${ROLES.join(", ")})`);
+    const rule: RoleRule = { kind: m[1] as RoleRule["kind"], id: Number(m[2]), role };
+    if (!rules.some((r) => r.kind === rule.kind && r.id === rule.id && r.role === rule.role)) rules.push(rule);
+  }
+  return rules;
+}
+
+/** Production refuses to start without SESSION_SECRET: a per-process secret would sign everyone out on every restart. */
+function toSessionConfig(e: Env): Config["session"] {
+  const production = e.NODE_ENV === "production";
+  if (production && e.SESSION_SECRET === undefined) throw new ConfigError("SESSION_SECRET: required when NODE_ENV=production (at least 32 characters)");
+  return {
+    secret: e.SESSION_SECRET ?? PROCESS_SESSION_SECRET,
+    generated: e.SESSION_SECRET === undefined,
+    ttlHours: e.SESSION_TTL_HOURS ?? 12,
+    secure: production,
+  };
+}
+
 /** All of the core five or none: a partial set is a half-configured app, refused with the first gap named. */
 function toWecomConfig(e: Env): WecomConfig | null {
   const present = WECOM_CORE.filter((name) => e[name] !== undefined);
+  // The role map is checked even while WeCom is off, so a typo does not wait for the day it is switched on.
+  const roleMap = parseRoleMap(e.WECOM_ROLE_MAP);
   const trigger = present[0] ?? (e.WECOM_CONTACT_SECRET !== undefined ? "WECOM_CONTACT_SECRET" : undefined);
   if (!trigger) return null;
   const missing = WECOM_CORE.find((name) => e[name] === undefined);
@@ -133,6 +190,7 @@ function toWecomConfig(e: Env): WecomConfig | null {
     contactSecret: e.WECOM_CONTACT_SECRET ?? null,
     ratePerSec: e.WECOM_RATE_PER_SEC ?? WECOM_DEFAULT_RATE_PER_SEC,
     callbackWindowSec: e.WECOM_CALLBACK_WINDOW_SEC ?? 300,
+    roleMap,
   };
 }
 
@@ -169,6 +227,7 @@ function toConfig(e: Env): Omit<Config, "wecom"> {
       enabled: simulatorSetting === undefined ? !production : ["true", "1", "yes"].includes(simulatorSetting),
       ratePerSec: e.SIMULATOR_RATE_PER_SEC,
     },
+    session: toSessionConfig(e),
   };
 }
 

@@ -20,8 +20,9 @@ describe("loadConfig", () => {
   });
 
   it("keeps the simulator off in production unless asked for", () => {
-    expect(loadConfig({ NODE_ENV: "production" }).simulator.enabled).toBe(false);
-    expect(loadConfig({ NODE_ENV: "production", SIMULATOR_ENABLED: "true" }).simulator.enabled).toBe(true);
+    const secret = { SESSION_SECRET: "s".repeat(32) };
+    expect(loadConfig({ NODE_ENV: "production", ...secret }).simulator.enabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", SIMULATOR_ENABLED: "true", ...secret }).simulator.enabled).toBe(true);
   });
 
   it.each([
@@ -65,6 +66,7 @@ describe("loadConfig: WeCom", () => {
       contactSecret: null,
       ratePerSec: 40,
       callbackWindowSec: 300,
+      roleMap: [],
     });
     expect(Object.isFrozen(c.wecom)).toBe(true);
     const custom = loadConfig({ ...core, WECOM_API_BASE: "http://proxy.internal:8080/", WECOM_CONTACT_SECRET: "c", WECOM_RATE_PER_SEC: "5", WECOM_CALLBACK_WINDOW_SEC: "60" });

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Cache } from "../../cache/cache";
 import type { WecomConfig } from "../../config";
 import { ChannelError, type ChannelFailure } from "../channel";
-import { createTokenSource } from "./token";
+import { createTokenSource, type TokenSource } from "./token";
 
 /** A WeCom JSON answer: failed iff errcode is present and not 0 (wecom.md conventions). */
 export type ApiResult = { errcode?: number; errmsg?: string } & Record<string, unknown>;
@@ -26,7 +26,19 @@ export interface WecomClient {
   post(path: string, body: unknown): Promise<ApiResult>;
   /** Group robot webhook (wecom.md 7.3): no access_token, the robot key is the credential. */
   robot(key: string, body: unknown): Promise<ApiResult>;
+  /**
+   * A JS-SDK ticket (wecom.md 6.2): `corp` signs wx.config, `agent` signs wx.agentConfig. Cached and
+   * refreshed like the access token; never send it to a browser.
+   */
+  jsapiTicket(kind: JsapiTicketKind): Promise<string>;
 }
+
+export type JsapiTicketKind = "corp" | "agent";
+
+const TICKET_CALLS: Record<JsapiTicketKind, { path: string; query: Record<string, string> }> = {
+  corp: { path: "/cgi-bin/get_jsapi_ticket", query: {} },
+  agent: { path: "/cgi-bin/ticket/get", query: { type: "agent_config" } },
+};
 
 export interface WecomClientDeps {
   cache: Cache;
@@ -122,7 +134,31 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
     return check(path, await send(method, path, { ...query, access_token: renewed }, body));
   }
 
+  // Both tickets are fetched with this app's token and kept apart: they are not interchangeable (42012),
+  // and fetches are limited to 400/hour per corp and 100/hour per app (wecom.md 6.2, 3.3).
+  const tickets: Record<JsapiTicketKind, TokenSource> = {
+    corp: ticketSource("corp"),
+    agent: ticketSource("agent"),
+  };
+
+  function ticketSource(kind: JsapiTicketKind): TokenSource {
+    const { path, query } = TICKET_CALLS[kind];
+    return createTokenSource(`wecom:ticket:${kind}:${config.corpId}:${config.agentId}`, {
+      cache: deps.cache,
+      now: deps.now,
+      waitMs: deps.tokenWaitMs,
+      async fetchToken() {
+        const got = await call("GET", path, query);
+        if (typeof got.ticket !== "string" || !got.ticket || typeof got.expires_in !== "number") {
+          throw fail("retry_later", path, null, "answer has no ticket");
+        }
+        return { token: got.ticket, expiresInSec: got.expires_in };
+      },
+    });
+  }
+
   return {
+    jsapiTicket: (kind) => tickets[kind].get(),
     get: (path, query = {}) => call("GET", path, query),
     post: (path, body) => call("POST", path, {}, body),
     async robot(key, body) {

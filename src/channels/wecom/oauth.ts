@@ -1,0 +1,167 @@
+import crypto from "node:crypto";
+import Router from "@koa/router";
+import type { Context } from "koa";
+import type { Logger } from "pino";
+import type { WecomConfig } from "../../config";
+import type { Sessions } from "../../http/session";
+import type { ServiceDeps } from "../../services/deps";
+import { findPlatformUser, refreshPlatformUser, type UserView } from "../../services/users";
+import { ChannelError } from "../channel";
+import { WecomApiError, type WecomClient } from "./client";
+import { miniAppLink, oauthState, safeNext } from "./links";
+import type { WecomDirectory } from "./roles";
+
+export interface WecomOAuthDeps {
+  config: WecomConfig;
+  /** PUBLIC_URL: its host must be one of the app's trusted domains (wecom.md 6.1). */
+  publicUrl: string;
+  client: WecomClient;
+  directory: WecomDirectory;
+  sessions: Sessions;
+  serviceDeps: ServiceDeps;
+  log: Logger;
+}
+
+export const WECOM_OAUTH_PATH = "/wecom/oauth";
+
+const STATE = /^[A-Za-z0-9]{1,128}$/; // wecom.md 6.1
+const CODE = /^[\x21-\x7e]{1,512}$/; // "≤512 bytes" (wecom.md 6.1); printable ASCII to be safe in logs and pages
+// Controls, space, DEL and backslash: none belongs in a path we redirect to.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHAR = /[\x00-\x20\x7f\\]/;
+const INVALID_CODE = 40029; // used twice or older than 5 minutes (wecom.md 3.2)
+const NO_PERMISSION = 60011; // outside the app's visibility (wecom.md 3.2, 8.1)
+
+/** What the visitor sees when sign-in does not work: a short page, never a stack trace. */
+class SignInRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    /** A link that starts sign-in again, when that could help. */
+    readonly retry?: string,
+  ) {
+    super(title);
+  }
+}
+
+/**
+ * A `next` we are willing to send someone to: a path on our own site. Stricter than safeNext: browsers
+ * drop tabs and newlines from URLs, so "/\t/evil.com" would become "//evil.com".
+ */
+export function ownPath(next: unknown): string {
+  if (typeof next !== "string" || next.length > 1024 || UNSAFE_CHAR.test(next)) return safeNext("");
+  const path = safeNext(next);
+  const base = new URL("https://own.invalid");
+  return new URL(path, base).origin === base.origin ? path : safeNext("");
+}
+
+/**
+ * GET /wecom/oauth: the page links from cards land on (links.ts miniAppLink). Without a code it is an
+ * entry point and sends the browser to WeCom's silent authorize page; with one it checks the state,
+ * asks WeCom who this is (wecom.md 6.1), signs them in and goes on to `next`.
+ */
+export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
+  const { config, publicUrl, client, log } = deps;
+  const router = new Router();
+
+  router.get(WECOM_OAUTH_PATH, async function wecomSignIn(ctx) {
+    ctx.set("Cache-Control", "no-store");
+    const { code, state, next } = ctx.query;
+    try {
+      if (code === undefined && state === undefined) return void ctx.redirect(miniAppLink(config, publicUrl, ownPath(next)));
+      const landing = checkCallback(code, state, next);
+      const userid = await whoIsThis(code as string, landing);
+      const user = (await findPlatformUser(deps.serviceDeps, "wecom", userid)) ?? (await firstSignIn(userid));
+      deps.sessions.start(ctx, user.id);
+      ctx.redirect(landing);
+    } catch (err) {
+      if (err instanceof SignInRefusal) return page(ctx, err);
+      log.error({ err, platform: "wecom" }, "wecom sign-in failed");
+      page(ctx, new SignInRefusal(500, "登录失败", "服务器出错了，已记录。请稍后再试。"));
+    }
+  });
+
+  /** The path to land on, once code and state are well-formed and the state is one we issued for `next`. */
+  function checkCallback(code: unknown, state: unknown, next: unknown): string {
+    if (typeof state !== "string" || !STATE.test(state) || typeof next !== "string") {
+      throw new SignInRefusal(400, "登录链接无效", "链接不完整或已被改动，请回到企业微信重新打开。");
+    }
+    const expected = Buffer.from(oauthState(config, next));
+    const given = Buffer.from(state);
+    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+      throw new SignInRefusal(400, "登录链接无效", "链接不完整或已被改动，请回到企业微信重新打开。");
+    }
+    // The state proves we issued `next`; checking it again costs nothing and keeps this no open redirect.
+    const landing = ownPath(next);
+    if (typeof code !== "string" || !CODE.test(code)) {
+      throw new SignInRefusal(400, "登录链接无效", "缺少登录凭证，请重新进入。", retryLink(landing));
+    }
+    return landing;
+  }
+
+  /** auth/getuserinfo (wecom.md 6.1): the member's userid; refuses outsiders and used-up codes. */
+  async function whoIsThis(code: string, landing: string): Promise<string> {
+    let res;
+    try {
+      res = await client.get("/cgi-bin/auth/getuserinfo", { code });
+    } catch (err) {
+      if (err instanceof WecomApiError && err.errcode === INVALID_CODE) {
+        // Codes are single-use and live 5 minutes; a prefetch or a double tap spends them (gotcha 7).
+        throw new SignInRefusal(400, "登录链接已失效", "登录凭证已过期或已被使用，请重新进入。", retryLink(landing));
+      }
+      throw wecomTrouble(err);
+    }
+    // The current endpoint answers `userid`; the legacy user/getuserinfo shape is `UserId` (wecom.md 6.1).
+    const userid = [res.userid, res.UserId].find((v): v is string => typeof v === "string" && v !== "");
+    if (userid) return userid;
+    // openid / external_userid (or the legacy OpenId): a customer or a WeChat user, not a member.
+    log.info({ platform: "wecom", external: typeof res.external_userid === "string" }, "wecom sign-in by a non-member refused");
+    throw new SignInRefusal(403, "仅限企业成员", "这个页面只对本企业的成员开放。");
+  }
+
+  /** First visit: the member from the directory, with the roles WECOM_ROLE_MAP gives them. */
+  async function firstSignIn(userid: string): Promise<UserView> {
+    let record;
+    try {
+      record = await deps.directory.lookup(userid);
+    } catch (err) {
+      if (err instanceof WecomApiError && err.errcode === NO_PERMISSION) {
+        throw new SignInRefusal(403, "无权使用", "你不在本应用的可见范围内，请联系企业微信管理员。");
+      }
+      throw wecomTrouble(err);
+    }
+    if (!record.found || !record.active) throw new SignInRefusal(403, "无法登录", "企业通讯录中没有你的有效账号，请联系管理员。");
+    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true });
+    if (!user) throw new Error("user was neither found nor created");
+    log.info({ platform: "wecom", userId: user.id, roles: user.roles }, "user created on first sign-in");
+    return user;
+  }
+
+  function wecomTrouble(err: unknown): unknown {
+    if (!(err instanceof ChannelError)) return err;
+    // The client has logged the call; here only what the visitor is told.
+    if (err.failure === "retry_later") return new SignInRefusal(503, "企业微信暂时繁忙", "请稍后再试。");
+    const errcode = err instanceof WecomApiError && err.errcode !== null ? `（错误码 ${err.errcode}）` : "";
+    return new SignInRefusal(502, "登录失败", `企业微信拒绝了登录请求${errcode}，请联系管理员。`);
+  }
+
+  return router;
+}
+
+const retryLink = (landing: string) => `${WECOM_OAUTH_PATH}?next=${encodeURIComponent(landing)}`;
+
+function page(ctx: Context, refusal: SignInRefusal) {
+  ctx.status = refusal.status;
+  ctx.type = "text/html; charset=utf-8";
+  const retry = refusal.retry ? `<p><a href="${escapeHtml(refusal.retry)}">重新进入</a></p>` : "";
+  ctx.body = `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(refusal.title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:3em 1.5em;color:#333;text-align:center}h1{font-size:1.3em}</style></head>
+<body><h1>${escapeHtml(refusal.title)}</h1><p>${escapeHtml(refusal.detail)}</p>${retry}</body></html>
+`;
+}
+
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);

@@ -1,0 +1,112 @@
+import crypto from "node:crypto";
+import { runCli } from "../../src/cli";
+import type { Role } from "../../src/domain/roles";
+import { createTestApp, type TestApp } from "../helpers/test-app";
+
+describe("npm run cli -- users", () => {
+  let t: TestApp;
+  const saved = { ...process.env };
+  const uid = () => crypto.randomBytes(4).toString("hex");
+  const makeUser = (platform: string, platformUserId: string, roles: Role[] = [], name = platformUserId) =>
+    t.app.db.models.User.create({ platform, platformUserId, name, mobile: null, roles, managerId: null, department: null });
+
+  /** Runs the CLI against the test app's database (and Redis prefix), capturing what it prints. */
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = "";
+    let err = "";
+    const stdout = jest.spyOn(process.stdout, "write").mockImplementation((chunk) => ((out += String(chunk)), true));
+    const stderr = jest.spyOn(process.stderr, "write").mockImplementation((chunk) => ((err += String(chunk)), true));
+    try {
+      const code = await runCli(argv);
+      return { code, out, err };
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const { config } = t.app;
+    Object.assign(process.env, {
+      NODE_ENV: "test",
+      LOG_LEVEL: "silent",
+      DATABASE_URL: config.database.url,
+      CACHE_KEY_PREFIX: config.cacheKeyPrefix,
+      // WeCom on, with a role map, for the note about mapped roles; nothing here calls WeCom.
+      WECOM_CORP_ID: "ww0123456789abcdef",
+      WECOM_AGENT_ID: "1000002",
+      WECOM_SECRET: "test-secret",
+      WECOM_TOKEN: "TestToken123",
+      WECOM_AES_KEY: "A".repeat(43),
+      WECOM_API_BASE: "https://wecom.test",
+      WECOM_ROLE_MAP: "tag:1=sales,dept:5=warehouse",
+    });
+    if (config.redisUrl) process.env.REDIS_URL = config.redisUrl;
+  });
+  afterAll(async () => {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    await t.close();
+  });
+
+  it("sets a user's roles, prints the result and audits who did it", async () => {
+    const u = await makeUser("simulator", `cli-${uid()}`, ["sales"], "王小明");
+    const res = await cli("users", "set-roles", "--platform", "simulator", "--user", u.platformUserId, "--roles", "manager, sales,manager");
+    expect(res).toMatchObject({ code: 0, err: "" });
+    expect(res.out).toBe(`roles set: #${u.id}  simulator  ${u.platformUserId}  王小明  sales,manager\n`);
+    expect((await u.reload()).roles).toEqual(["sales", "manager"]);
+    const audit = await t.app.db.models.AuditEvent.findOne({ where: { entity: "user", entityId: String(u.id), action: "roles_set" } });
+    expect(audit).toMatchObject({ actor: expect.stringMatching(/^cli:/), before: { roles: ["sales"] }, after: { roles: ["sales", "manager"] } });
+
+    const again = await cli("users", "set-roles", "--platform", "simulator", "--user", u.platformUserId, "--roles", "sales,manager");
+    expect(again.out).toMatch(/^roles unchanged: /);
+    expect(await t.app.db.models.AuditEvent.count({ where: { entity: "user", entityId: String(u.id) } })).toBe(1);
+  });
+
+  it("clears roles with an empty list, and warns that mapped roles of a WeCom user follow WECOM_ROLE_MAP", async () => {
+    const u = await makeUser("wecom", `cli-${uid()}`, ["sales", "finance"]);
+    const res = await cli("users", "set-roles", "--platform", "wecom", "--user", u.platformUserId, "--roles", "");
+    expect(res.code).toBe(0);
+    expect(res.out).toContain("(no roles)");
+    expect((await u.reload()).roles).toEqual([]);
+    expect(res.out).toContain("note: sales, warehouse follow WECOM_ROLE_MAP for WeCom users");
+    const sim = await makeUser("simulator", `cli-${uid()}`);
+    expect((await cli("users", "set-roles", "--platform", "simulator", "--user", sim.platformUserId, "--roles", "sales")).out).not.toContain("note:");
+  });
+
+  it.each([
+    [["--platform", "simulator", "--user", "USER", "--roles", "sales,boss"], 1, /unknown role boss; roles are sales, manager, finance, director, warehouse, admin/],
+    [["--platform", "slack", "--user", "USER", "--roles", "sales"], 1, /unknown platform slack; platforms are wecom, dingtalk, simulator/],
+    [["--platform", "simulator", "--user", "USER"], 2, /users set-roles needs --platform <p> --user <platform user id> --roles/],
+    [[], 2, /users set-roles needs/],
+  ])("refuses %p with exit %p and changes nothing", async (args, code, message) => {
+    const u = await makeUser("simulator", `cli-${uid()}`, ["sales"]);
+    const res = await cli("users", "set-roles", ...args.map((a) => (a === "USER" ? u.platformUserId : a)));
+    expect(res.code).toBe(code);
+    expect(res.err).toMatch(message);
+    expect((await u.reload()).roles).toEqual(["sales"]);
+    expect(await t.app.db.models.AuditEvent.count({ where: { entity: "user", entityId: String(u.id) } })).toBe(0);
+  });
+
+  it("exits 1 naming an unknown user", async () => {
+    const res = await cli("users", "set-roles", "--platform", "dingtalk", "--user", "nobody", "--roles", "sales");
+    expect(res).toMatchObject({ code: 1, out: "" });
+    expect(res.err).toBe("chatorder: no dingtalk user nobody\n");
+  });
+
+  it("lists users, optionally of one platform", async () => {
+    const w = await makeUser("wecom", `list-${uid()}`, ["warehouse"], "陈师傅");
+    const s = await makeUser("simulator", `list-${uid()}`, [], "赵敏");
+    await s.update({ active: false });
+    const all = await cli("users", "list");
+    expect(all.code).toBe(0);
+    expect(all.out).toContain(`#${w.id}  wecom  ${w.platformUserId}  陈师傅  warehouse\n`);
+    expect(all.out).toContain(`#${s.id}  simulator  ${s.platformUserId}  赵敏  (no roles)  inactive\n`);
+    const wecom = await cli("users", "list", "--platform", "wecom");
+    expect(wecom.out).toContain(w.platformUserId);
+    expect(wecom.out).not.toContain(s.platformUserId);
+    expect((await cli("users", "list", "--platform", "icq")).code).toBe(1);
+    expect((await cli("users", "promote")).code).toBe(2);
+  });
+});
