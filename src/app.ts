@@ -18,6 +18,13 @@ import { createChannelRegistry, type ChannelRegistry } from "./channels/registry
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
 import { createWecomChannel, wecomCallbackRoutes } from "./channels/wecom";
+import { createWecomClient } from "./channels/wecom/client";
+import { wecomOAuthRoutes } from "./channels/wecom/oauth";
+import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
+import { createWecomDirectory } from "./channels/wecom/roles";
+import { refreshWecomUsers } from "./channels/wecom/refresh";
+import { createSessions, type Sessions } from "./http/session";
+import { startJobs, type Job, type JobRunner } from "./jobs/runner";
 import { createInboundPipeline, type InboundPipeline } from "./bot/inbound";
 import { createBot } from "./bot/conversation";
 import { createDeliverers } from "./outbox/deliver";
@@ -44,6 +51,10 @@ export interface App {
   simulator: SimulatorChannel | null;
   inbound: InboundPipeline;
   dispatcher: Dispatcher;
+  /** Signed-cookie sessions of the WeCom H5 pages and the mini-app. */
+  sessions: Sessions;
+  /** Scheduled work; null until startBackground. */
+  jobs: JobRunner | null;
   /** Applies migrations and, on an empty database with seeding on, loads the demo company. */
   prepare(): Promise<void>;
   /** Background work (outbox dispatch, jobs); not started by tests that drive things by hand. */
@@ -59,6 +70,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl, memo: createMemo() };
   const services = createServices(deps);
   const stoppers: Array<() => Promise<void>> = [];
+  const jobList: Array<Job<null>> = [];
 
   const simulator = config.simulator.enabled
     ? createSimulatorChannel({
@@ -72,7 +84,15 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         },
       })
     : null;
+  const sessions = createSessions(config, { now: deps.now });
   const wecomConfig = config.wecom;
+  const wecomH5 = wecomConfig
+    ? (() => {
+        const h5Log = log.child({ module: "wecom-h5" });
+        const client = createWecomClient(wecomConfig, { cache, log: h5Log, now: deps.now });
+        return { config: wecomConfig, client, directory: createWecomDirectory(wecomConfig, { client, cache, log: h5Log }), log: h5Log };
+      })()
+    : null;
   const wecom = wecomConfig
     ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl })
     : null;
@@ -86,8 +106,27 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     simulator: config.simulator.ratePerSec,
     ...(wecomConfig ? { wecom: wecomConfig.ratePerSec } : {}),
   };
-  const deliverers = createDeliverers({ db, cache, services, channels, now: deps.now, ratePerSec: (p) => rates[p] ?? 10 });
+  const deliverers = createDeliverers({
+    db,
+    cache,
+    services,
+    channels,
+    now: deps.now,
+    ratePerSec: (p) => rates[p] ?? 10,
+    maxAttempts: config.outbox.maxAttempts,
+  });
   const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers }, config.outbox);
+
+  if (wecomH5) {
+    // A member's name, manager, department and mapped roles follow the WeCom directory, nightly.
+    jobList.push({
+      name: "wecom-users-refresh",
+      schedule: "30 3 * * *",
+      run: async () => ({
+        ...(await refreshWecomUsers({ serviceDeps: deps, directory: wecomH5.directory, log: log.child({ module: "wecom-refresh" }), budgetMs: 9 * 60_000 })),
+      }),
+    });
+  }
 
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const http = createHttpApp({ config, services, db, cache, log }, [
@@ -96,6 +135,12 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       : []),
     ...(wecomConfig
       ? [() => wecomCallbackRoutes({ config: wecomConfig, inbound, cache, log: log.child({ module: "wecom-callback" }), now: deps.now })]
+      : []),
+    ...(wecomH5
+      ? [
+          () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps }),
+          () => wecomJssdkRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, now: deps.now }),
+        ]
       : []),
   ]);
 
@@ -111,6 +156,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     simulator,
     inbound,
     dispatcher,
+    sessions,
+    jobs: null,
     async prepare() {
       const applied = await migrate(db, log.child({ module: "migrate" }));
       if (applied.length) log.info({ applied }, "migrations applied");
@@ -120,6 +167,9 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       }
     },
     startBackground() {
+      const jobs = startJobs(jobList, { ctx: null, cache, log: log.child({ module: "jobs" }) });
+      this.jobs = jobs;
+      stoppers.push(async () => jobs.stop());
       if (config.outbox.enabled) {
         dispatcher.start();
         stoppers.push(() => dispatcher.stop());

@@ -15,6 +15,8 @@ export interface CustomerContact {
   platform: string;
   target: string;
   name: string;
+  /** The member who sends to this contact (a WeCom external contact's owner); `target` is then its id. */
+  sender?: string;
 }
 
 /** What a platform answered for a sent message: its id, and what it needs to update a card later. */

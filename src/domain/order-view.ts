@@ -19,6 +19,8 @@ export interface OrderView {
   approval: ApprovalView;
   shipments: ShipmentView[];
   payments: PaymentView[];
+  /** Notices to the customer and how far each got; present once the order has shipped. */
+  customerNotices?: CustomerNoticeView[];
   /** ISO-8601 UTC instants; null until the event happens. */
   createdAt: string;
   submittedAt: string | null;
@@ -93,4 +95,22 @@ export interface PaymentView {
   paidAt: string;
   method: string | null;
   reference: string | null;
+}
+
+/**
+ * One notice to the customer. `awaiting_owner`: WeCom made a mass-send task that reaches the customer only
+ * after the member who owns the contact confirms it; `queued`: waiting for a retry, a rate or a cap.
+ */
+export interface CustomerNoticeView {
+  id: number;
+  shipmentId: number | null;
+  /** How it goes: wecom_external, wecom_robot, or the customer's chat platform. */
+  channel: string;
+  /** Who it goes to, never a credential: an external_userid, or a webhook URL without its query. */
+  target: string;
+  msgid: string | null;
+  state: "queued" | "awaiting_owner" | "sent" | "failed";
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
 }

@@ -4,13 +4,26 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { OutboxRow } from "../db/models/messaging";
 import type { UserRow } from "../db/models/users";
-import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channels/channel";
+import { customerNoticeModel, type CustomerNoticeRow, type CustomerRow } from "../db/models/customers";
+import { isUniqueViolation } from "../db/sequelize";
+import { ChannelError, type ChatChannel, type ChatUser, type CustomerContact, type SentRef } from "../channels/channel";
 import type { ChannelRegistry } from "../channels/registry";
+import {
+  WECOM_MEMBER_PACE,
+  WECOM_ROBOT_PACE,
+  msgTemplateCapSince,
+  msgTemplateCapWait,
+  ownerConfirmText,
+  wecomMemberBucket,
+  wecomRobotBucket,
+  type Pace,
+} from "../channels/wecom";
 import type { Card } from "../domain/card";
 import { approvalCard, noticeText, orderPreviewCard, orderStatusCard, shipmentNoticeCard, warehousePickCard } from "../domain/cards";
 import { localeOf, type Locale } from "../domain/i18n";
 import type { OrderView } from "../domain/order-view";
 import type { Services } from "../services";
+import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
 
 export interface DeliveryContext {
@@ -33,7 +46,44 @@ export interface DeliverDeps {
   now: () => Date;
   /** Messages per second each platform accepts from us (token bucket, shared through the cache). */
   ratePerSec: (platform: string) => number;
+  /** The dispatcher's OUTBOX_MAX_ATTEMPTS: a customer notice whose last attempt fails is shown as failed. */
+  maxAttempts?: number;
   fetch?: typeof fetch;
+}
+
+/** Waits before a send beyond the platform's own bucket; each throws Deferred rather than send too much. */
+interface Pacing {
+  /** The person addressed, for platforms that cap what one person may receive. */
+  recipient?: string;
+  /** Anything else to wait for first (a robot's bucket, a customer's cap): ms to wait, 0 to go. */
+  gate?: () => Promise<number>;
+}
+
+/** Per-recipient buckets: WeCom silently drops a member's messages beyond its cap (wecom.md 3.3, gotcha 11). */
+const RECIPIENT_PACE: Partial<Record<string, Pace & { bucket(id: string): string }>> = {
+  wecom: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket },
+};
+
+/** A cache lock taken by a deliverer, released when it is done. */
+interface HeldLock {
+  name?: string;
+  token?: string;
+}
+
+/** Outlasts a send (10 s HTTP timeout, a token refresh) and recording it. */
+const CAP_LOCK_MS = 60_000;
+const CAP_LOCK_RETRY_MS = 2_000;
+
+/** How a customer is reached: a WeCom external contact through its owner first, else their chat target. */
+interface CustomerRoute {
+  platform: string;
+  contact: CustomerContact;
+  /** customer_notices.channel and .target (never a credential). */
+  channel: string;
+  shown: string;
+  /** The member who must confirm an external-contact notice. */
+  owner?: string;
+  robotBucket?: string;
 }
 
 const CARD_BUILDERS: Record<string, (view: OrderView, locale: Locale, stepId: number | null, deps: DeliverDeps) => Promise<Card>> = {
@@ -57,8 +107,11 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     return { user, channel, to: { platform: channel.platform, platformUserId: user.platformUserId, userId: user.id } };
   }
 
-  /** Sends once: an interrupted row is looked up first; a platform that cannot tell is never re-sent to. */
-  async function sendOnce(ctx: DeliveryContext, channel: ChatChannel, send: () => Promise<SentRef>): Promise<SentRef> {
+  /**
+   * Sends once: an interrupted row is looked up first; a platform that cannot tell is never re-sent to.
+   * Then paced (gate, recipient, platform), after that check, so a deferral never hides an interrupted row.
+   */
+  async function sendOnce(ctx: DeliveryContext, channel: ChatChannel, send: () => Promise<SentRef>, pacing: Pacing = {}): Promise<SentRef> {
     if (ctx.interrupted) {
       const found = channel.lookupSent ? await channel.lookupSent(ctx.row.dedupeKey) : undefined;
       if (found) return found;
@@ -66,8 +119,12 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         throw new ChannelError("rejected", "interrupted while sending and the platform cannot confirm delivery; check, then retry by hand");
       }
     }
-    const wait = await deps.cache.takeToken(`platform:${channel.platform}`, deps.ratePerSec(channel.platform), Math.max(1, deps.ratePerSec(channel.platform)));
-    if (wait > 0) throw new Deferred(wait);
+    waitFor(pacing.gate ? await pacing.gate() : 0);
+    const perRecipient = pacing.recipient ? RECIPIENT_PACE[channel.platform] : undefined;
+    if (perRecipient && pacing.recipient) {
+      waitFor(await deps.cache.takeToken(perRecipient.bucket(pacing.recipient), perRecipient.ratePerSec, perRecipient.burst));
+    }
+    waitFor(await deps.cache.takeToken(`platform:${channel.platform}`, deps.ratePerSec(channel.platform), Math.max(1, deps.ratePerSec(channel.platform))));
     await ctx.markSending();
     return send();
   }
@@ -81,7 +138,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       if (!build) throw new ChannelError("rejected", `unknown card ${p.card}`);
       const view = await deps.services.loadOrderView(p.orderId);
       const card = await build(view, localeOf(user.locale), p.stepId ?? null, deps);
-      const sent = await sendOnce(ctx, channel, () => channel.sendCard(to, card, { dedupeKey: ctx.row.dedupeKey }));
+      const sent = await sendOnce(ctx, channel, () => channel.sendCard(to, card, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
       await rememberCard(deps, { orderId: p.orderId, stepId: p.stepId ?? null, kind: p.card === "approval_request" ? "approval" : p.card, platform: channel.platform, userId: user.id, sent, card });
       return sent;
     },
@@ -90,7 +147,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     async "chat.card"(ctx) {
       const p = ctx.row.payload as { userId: number; card: Card; orderId?: number; refKind?: string };
       const { user, to, channel } = await recipient(p.userId);
-      const sent = await sendOnce(ctx, channel, () => channel.sendCard(to, p.card, { dedupeKey: ctx.row.dedupeKey }));
+      const sent = await sendOnce(ctx, channel, () => channel.sendCard(to, p.card, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
       if (p.orderId && p.refKind) {
         await rememberCard(deps, { orderId: p.orderId, stepId: null, kind: p.refKind, platform: channel.platform, userId: user.id, sent, card: p.card });
       }
@@ -121,9 +178,22 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         try {
           await channel.updateCard({ cardRef: ref.platformRef, to }, card, { dedupeKey: `${ctx.row.dedupeKey}:${ref.id}` });
         } catch (err) {
-          // A card the platform will no longer update is retired; the people concerned get texts anyway.
-          if (err instanceof ChannelError && err.failure === "gone") {
+          // A card the platform will not update (expired, or refused for good) is retired, and its reader
+          // gets the news as a text instead; the other copies are still updated. Busy → retry the row.
+          if (err instanceof ChannelError && (err.failure === "gone" || err.failure === "rejected")) {
             await ref.update({ live: false });
+            await m.Outbox.bulkCreate(
+              [
+                {
+                  topic: "chat.text",
+                  dedupeKey: `${ctx.row.dedupeKey}:${ref.id}:instead`,
+                  payload: { userId: user.id, text: cardAsText(card), orderId: p.orderId },
+                  nextAttemptAt: deps.now(),
+                  createdAt: deps.now(),
+                },
+              ],
+              { ignoreDuplicates: true },
+            );
             continue;
           }
           throw err;
@@ -140,20 +210,48 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       const p = ctx.row.payload as { userId: number; text?: string; message?: string; orderId?: number; stepId?: number; decisionId?: number; shipmentId?: number; reason?: string | null };
       const { user, to, channel } = await recipient(p.userId);
       const text = p.text ?? (await noticeFor(deps, p, localeOf(user.locale)));
-      return sendOnce(ctx, channel, () => channel.sendText(to, text, { dedupeKey: ctx.row.dedupeKey }));
+      return sendOnce(ctx, channel, () => channel.sendText(to, text, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
     },
 
-    /** The customer hears about their shipment where they can be reached. */
+    /**
+     * The customer hears about their shipment where they can be reached, and customer_notices shows how far
+     * it got. A WeCom external contact gets a mass-send task its owner must confirm (wecom.md 7.2): the
+     * owner is told so by a text written with the notice's new state.
+     */
     async "customer.notify"(ctx) {
       const p = ctx.row.payload as { orderId: number; shipmentId: number };
       const view = await deps.services.loadOrderView(p.orderId);
       const customer = await m.Customer.findByPk(view.customer.id);
-      if (!customer?.chatPlatform || !customer.chatTarget) return { skipped: "customer has no chat contact" };
-      const channel = deps.channels.get(customer.chatPlatform);
-      if (!channel) throw new ChannelError("rejected", `the ${customer.chatPlatform} channel is not enabled`);
-      const card = shipmentNoticeCard(view, p.shipmentId, { locale: "zh-CN" });
-      const contact = { platform: customer.chatPlatform, target: customer.chatTarget, name: customer.name };
-      return sendOnce(ctx, channel, () => channel.notifyCustomer(contact, card, { dedupeKey: ctx.row.dedupeKey }));
+      const route = customer ? customerRoute(customer) : null;
+      if (!customer || !route) return { skipped: "customer has no chat contact" };
+      const notice = await openNotice(ctx.row, { orderId: p.orderId, shipmentId: p.shipmentId ?? null, channel: route.channel, target: route.shown });
+      // Taken by an attempt that died before the outbox row was settled: never a second task or message.
+      if (notice.acceptedAt) return { messageId: notice.msgid ?? "", recorded: notice.state };
+      const held: HeldLock = {};
+      try {
+        let sent: SentRef;
+        try {
+          const channel = deps.channels.get(route.platform);
+          if (!channel) throw new ChannelError("rejected", `the ${route.platform} channel is not enabled`);
+          const card = shipmentNoticeCard(view, p.shipmentId, { locale: "zh-CN" });
+          const send = () => channel.notifyCustomer(route.contact, card, { dedupeKey: ctx.row.dedupeKey });
+          sent = await sendOnce(ctx, channel, send, { gate: () => customerGate(route, notice, held) });
+        } catch (err) {
+          await noteFailure(notice, err, ctx.row.attempts + 1);
+          throw err;
+        }
+        try {
+          await acceptNotice(ctx.row, notice, route, sent, { customerName: customer.name, orderNo: view.orderNo });
+        } catch (err) {
+          // Sent but not recorded: a retry would reach the customer twice, so it stops here for a person to check.
+          const failure = new ChannelError("rejected", `sent (${sent.messageId || "no id"}) but not recorded: ${err instanceof Error ? err.message : String(err)}`);
+          await noteFailure(notice, failure, ctx.row.attempts + 1);
+          throw failure;
+        }
+        return sent;
+      } finally {
+        if (held.name && held.token) await deps.cache.releaseLock(held.name, held.token);
+      }
     },
 
     /** A signed POST to an ERP's webhook; any non-2xx answer is retried with backoff. */
@@ -176,6 +274,127 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       return { status: res.status };
     },
   };
+
+  /** The notice row of this outbox row, made on its first attempt; a failed one being retried is queued again. */
+  async function openNotice(
+    row: OutboxRow,
+    fields: { orderId: number; shipmentId: number | null; channel: string; target: string },
+  ): Promise<CustomerNoticeRow> {
+    const Notice = customerNoticeModel(deps.db.sequelize);
+    const found = await Notice.findOne({ where: { dedupeKey: row.dedupeKey } });
+    if (found) {
+      const moved = found.channel !== fields.channel || found.target !== fields.target;
+      if (!found.acceptedAt && (moved || found.state === "failed")) await found.update({ channel: fields.channel, target: fields.target, state: "queued" });
+      return found;
+    }
+    try {
+      return await Notice.create({ ...fields, dedupeKey: row.dedupeKey, state: "queued" });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      return (await Notice.findOne({ where: { dedupeKey: row.dedupeKey } }))!;
+    }
+  }
+
+  /**
+   * What a customer notice waits for before the send: its robot's bucket, or the customer's cap on tasks.
+   * The cap is counted under a lock held until the task is recorded (released by the caller): two
+   * dispatchers must not both see room for one more, as WeCom may ignore the excess without a word.
+   */
+  async function customerGate(route: CustomerRoute, notice: CustomerNoticeRow, held: HeldLock): Promise<number> {
+    if (route.robotBucket) return deps.cache.takeToken(route.robotBucket, WECOM_ROBOT_PACE.ratePerSec, WECOM_ROBOT_PACE.burst);
+    if (!route.owner) return 0;
+    const name = `customer-notice:wecom:${route.shown}`;
+    const token = await deps.cache.acquireLock(name, CAP_LOCK_MS);
+    if (!token) return CAP_LOCK_RETRY_MS;
+    Object.assign(held, { name, token });
+    const now = deps.now();
+    const taken = await customerNoticeModel(deps.db.sequelize).findAll({
+      where: { channel: route.channel, target: route.shown, acceptedAt: { [Op.gte]: msgTemplateCapSince(now) } },
+      attributes: ["acceptedAt"],
+    });
+    const wait = msgTemplateCapWait(taken.map((n) => n.acceptedAt!), now);
+    if (wait > 0) {
+      const until = new Date(now.getTime() + wait).toISOString();
+      await notice.update({ state: "queued", error: `waits for the per-customer cap on wecom mass-send tasks until ${until}` });
+    }
+    return wait;
+  }
+
+  /** The platform took the notice: record it and, for an external contact, ask its owner to confirm, in one transaction. */
+  async function acceptNotice(row: OutboxRow, notice: CustomerNoticeRow, route: CustomerRoute, sent: SentRef, about: { customerName: string; orderNo: string }) {
+    const at = deps.now();
+    // userids are case-insensitive (wecom.md conventions).
+    const owner = route.owner
+      ? await m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [route.owner])] } })
+      : null;
+    const unasked = route.owner && !owner ? `no active wecom user ${route.owner} in ChatOrder: nobody was asked to confirm` : null;
+    await deps.db.transaction(async (tx) => {
+      const state = route.owner ? "awaiting_owner" : "sent";
+      await notice.update({ state, msgid: sent.messageId ? sent.messageId.slice(0, 128) : null, error: unasked, acceptedAt: at }, { transaction: tx });
+      if (!owner) return;
+      const text = ownerConfirmText(localeOf(owner.locale), about);
+      await m.Outbox.bulkCreate(
+        [{ topic: "chat.text", dedupeKey: `chat.text:${row.dedupeKey}:owner`, payload: { userId: owner.id, text }, nextAttemptAt: at, createdAt: at }],
+        { transaction: tx, ignoreDuplicates: true },
+      );
+    });
+  }
+
+  /** A failed attempt: queued while the outbox will try again, failed when it will not. */
+  async function noteFailure(notice: CustomerNoticeRow, err: unknown, attempt: number) {
+    if (err instanceof Deferred) return; // still queued; a cap wait has noted its reason
+    const message = err instanceof Error ? err.message : String(err);
+    const last = (err instanceof ChannelError && err.failure === "rejected") || (deps.maxAttempts !== undefined && attempt >= deps.maxAttempts);
+    // The send's own error is what the dispatcher must see; a failure to note it must not replace it.
+    await notice.update({ state: last ? "failed" : "queued", error: message.slice(0, 500) }).catch(() => undefined);
+  }
+}
+
+function waitFor(ms: number) {
+  if (ms > 0) throw new Deferred(ms);
+}
+
+function customerRoute(c: CustomerRow): CustomerRoute | null {
+  if (c.wecomExternalUserId && c.wecomOwnerUserId) {
+    return {
+      platform: "wecom",
+      channel: "wecom_external",
+      shown: c.wecomExternalUserId,
+      owner: c.wecomOwnerUserId,
+      contact: { platform: "wecom", target: c.wecomExternalUserId, name: c.name, sender: c.wecomOwnerUserId },
+    };
+  }
+  if (!c.chatPlatform || !c.chatTarget) return null;
+  const robot = c.chatPlatform === "wecom" ? wecomRobotBucket(c.chatTarget) : null;
+  return {
+    platform: c.chatPlatform,
+    channel: robot ? "wecom_robot" : c.chatPlatform,
+    shown: shownTarget(c.chatTarget),
+    ...(robot ? { robotBucket: robot } : {}),
+    contact: { platform: c.chatPlatform, target: c.chatTarget, name: c.name },
+  };
+}
+
+/**
+ * A target as an order may show it. A URL loses its query, which may hold a credential (a robot's key,
+ * wecom.md 7.3); a short hash of the whole URL after "#" still tells two robots apart.
+ */
+function shownTarget(target: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(target);
+  } catch {
+    // not a URL: a conversation or user id
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) return target.slice(0, 191);
+  const tag = url.search ? `#${crypto.createHash("sha256").update(target).digest("hex").slice(0, 8)}` : "";
+  return `${url.origin}${url.pathname}`.slice(0, 180) + tag;
+}
+
+/** A card's gist as one line, for a reader whose card can no longer be redrawn. */
+function cardAsText(card: Card): string {
+  const banner = card.banner?.text ?? card.fields.find((f) => f.value)?.value ?? "";
+  return [card.title, banner].filter(Boolean).join(" — ");
 }
 
 async function rememberCard(

@@ -18,6 +18,9 @@ export interface CustomerInput {
   paymentTermsDays?: number;
   chatPlatform?: string | null;
   chatTarget?: string | null;
+  /** A WeCom external contact and the member who owns it; usable only as a pair (wecom.md 7.2). */
+  wecomExternalUserId?: string | null;
+  wecomOwnerUserId?: string | null;
   active?: boolean;
 }
 
@@ -43,10 +46,11 @@ export async function upsertCustomers(deps: ServiceDeps, inputs: CustomerInput[]
     const existing = await m.Customer.findAll({ where: lowerIn("code", inputs.map((c) => c.code)), transaction: tx });
     const byCode = new Map(existing.map((c) => [c.code.toLowerCase(), c]));
     const out: CustomerRow[] = [];
-    for (const input of inputs) {
+    for (const [i, input] of inputs.entries()) {
       const { code, ...rest } = input;
       const fields = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<CustomerRow>;
       const row = byCode.get(code.toLowerCase());
+      assertWecomPair(i, { ...(row ? row.get({ plain: true }) : {}), ...fields });
       if (row) {
         const changes = diff(row.get({ plain: true }) as unknown as Record<string, unknown>, fields as Record<string, unknown>);
         if (Object.keys(changes.after).length > 0) {
@@ -68,6 +72,8 @@ export async function upsertCustomers(deps: ServiceDeps, inputs: CustomerInput[]
             paymentTermsDays: input.paymentTermsDays ?? 30,
             chatPlatform: input.chatPlatform ?? null,
             chatTarget: input.chatTarget ?? null,
+            wecomExternalUserId: input.wecomExternalUserId ?? null,
+            wecomOwnerUserId: input.wecomOwnerUserId ?? null,
             active: input.active ?? true,
           },
           { transaction: tx },
@@ -95,6 +101,18 @@ export function presentCustomer(c: CustomerRow) {
     paymentTermsDays: c.paymentTermsDays,
     chatPlatform: c.chatPlatform,
     chatTarget: c.chatTarget,
+    wecomExternalUserId: c.wecomExternalUserId ?? null,
+    wecomOwnerUserId: c.wecomOwnerUserId ?? null,
     active: c.active,
   };
+}
+
+/** An external contact is only reachable through the member who owns it: the two are set together. */
+function assertWecomPair(i: number, merged: Partial<CustomerRow>) {
+  const external = merged.wecomExternalUserId ?? null;
+  const owner = merged.wecomOwnerUserId ?? null;
+  if ((external === null) === (owner === null)) return;
+  const missing = external === null ? "wecomExternalUserId" : "wecomOwnerUserId";
+  const other = external === null ? "wecomOwnerUserId" : "wecomExternalUserId";
+  throw new DomainError("validation_failed", `${missing} is required with ${other}`, { path: `${i}.${missing}` });
 }

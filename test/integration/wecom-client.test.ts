@@ -188,7 +188,7 @@ describe("WeCom channel over HTTP", () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it("notifies a customer through a group robot, and refuses other targets for now", async () => {
+  it("notifies a customer through a group robot, and refuses other targets", async () => {
     const { ch } = channel();
     let body: Body = {};
     const scope = nock(API).post("/cgi-bin/webhook/send", (b: Body) => ((body = b), true)).query({ key: "robot-key-1" }).reply(200, { errcode: 0, errmsg: "ok" });
@@ -198,7 +198,7 @@ describe("WeCom channel over HTTP", () => {
     expect(body).toEqual({ msgtype: "markdown", markdown: { content: expect.stringContaining("SO-20261123-0001") } });
     expect(scope.isDone()).toBe(true);
     const external = await failure(ch.notifyCustomer({ ...contact, target: "wmAbCdEf" }, card, opts));
-    expect(external).toMatchObject({ failure: "rejected", message: "external contact notices are not supported yet" });
+    expect(external).toMatchObject({ failure: "rejected", message: expect.stringContaining("external contact with its owner") });
     expect(await failure(ch.notifyCustomer({ ...contact, target: "https://evil.example/cgi-bin/webhook/send?key=x" }, card, opts))).toMatchObject({ failure: "rejected" });
   });
 

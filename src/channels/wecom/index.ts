@@ -6,12 +6,16 @@ import { projectPath } from "../../paths";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
 import { WecomApiError, createWecomClient, type ApiResult } from "./client";
+import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
 import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
+import { scopedCache } from "./scoped-cache";
 
 export { wecomCallbackRoutes, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
 export { oauthState, safeNext } from "./links";
+export { msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText, MSG_TEMPLATE_CAPS } from "./external-contacts";
+export { WECOM_MEMBER_PACE, WECOM_ROBOT_PACE, wecomMemberBucket, wecomRobotBucket, type Pace } from "./pacing";
 
 export interface WecomChannelDeps {
   cache: Cache;
@@ -38,10 +42,16 @@ const INTERACTIVE = new Set<string>(["button_interaction", "multiple_interaction
 // 42015 "belongs to another app", 42016 "task_id not found" (wecom.md 3.2): the card cannot be updated.
 const GONE_ERRCODES = new Set([42015, 42016]);
 
-/** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.3, 8.1). */
+/** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.2, 7.3, 8.1). */
 export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps): ChatChannel {
   const { cache, now } = deps;
-  const client = createWecomClient(config, { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs });
+  const clientDeps = { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs };
+  const client = createWecomClient(config, clientDeps);
+  // Customer-contact APIs take the app's token once the app is allowed to call them, or the 客户联系
+  // secret's own token (wecom.md 7.1), cached apart from the app's.
+  const contacts = config.contactSecret
+    ? createWecomClient({ ...config, secret: config.contactSecret }, { ...clientDeps, cache: scopedCache(cache, "contact:") })
+    : client;
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
   const codes = createCardCodes(config, cache);
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
@@ -101,9 +111,10 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
       }
     },
     async notifyCustomer(to, card, opts) {
+      // An external contact: a mass-send task its owner must confirm before the customer gets it (wecom.md 7.2).
+      if (to.sender !== undefined) return sendMsgTemplate(contacts, to, card, now);
       const key = robotKey(to.target, config.apiBase);
-      // add_msg_template only queues a task a member must confirm (wecom.md 7.2): not a notice.
-      if (!key) throw new ChannelError("rejected", "external contact notices are not supported yet");
+      if (!key) throw new ChannelError("rejected", "a wecom customer target is a group robot webhook URL, or an external contact with its owner");
       await client.robot(key, { msgtype: "markdown", markdown: render.markdown(card) });
       return { messageId: `robot:${opts.dedupeKey}` };
     },

@@ -15,6 +15,9 @@ export interface CustomerRow extends Model<InferAttributes<CustomerRow>, InferCr
   /** How the customer is reached in chat: a platform and its target (external user id, conversation, webhook). */
   chatPlatform: string | null;
   chatTarget: string | null;
+  /** A WeCom external contact (external_userid) and the member (userid) whose contact it is (wecom.md 7.2). */
+  wecomExternalUserId: CreationOptional<string | null>;
+  wecomOwnerUserId: CreationOptional<string | null>;
   active: CreationOptional<boolean>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
@@ -36,10 +39,59 @@ export function defineCustomer(s: Sequelize): ModelStatic<CustomerRow> {
       paymentTermsDays: int(false, 30),
       chatPlatform: str(16),
       chatTarget: str(512),
+      wecomExternalUserId: str(64),
+      wecomOwnerUserId: str(64),
       active: bool(true),
       createdAt: date(false),
       updatedAt: date(false),
     },
     { tableName: "customers", underscored: true },
   );
+}
+
+export type CustomerNoticeState = "queued" | "awaiting_owner" | "sent" | "failed";
+
+/** One notice to a customer and how far it got; `target` never holds a credential such as a robot key. */
+export interface CustomerNoticeRow extends Model<InferAttributes<CustomerNoticeRow>, InferCreationAttributes<CustomerNoticeRow>> {
+  id: CreationOptional<number>;
+  orderId: number;
+  shipmentId: number | null;
+  dedupeKey: string;
+  channel: string;
+  target: string;
+  msgid: CreationOptional<string | null>;
+  state: CustomerNoticeState;
+  error: CreationOptional<string | null>;
+  acceptedAt: CreationOptional<Date | null>;
+  createdAt: CreationOptional<Date>;
+  updatedAt: CreationOptional<Date>;
+}
+
+export function defineCustomerNotice(s: Sequelize): ModelStatic<CustomerNoticeRow> {
+  return s.define<CustomerNoticeRow>(
+    "CustomerNotice",
+    {
+      id,
+      orderId: int(false),
+      shipmentId: int(true),
+      dedupeKey: str(191, false),
+      channel: str(32, false),
+      target: str(191, false),
+      msgid: str(128),
+      state: str(16, false),
+      error: str(500),
+      acceptedAt: date(),
+      createdAt: date(false),
+      updatedAt: date(false),
+    },
+    { tableName: "customer_notices", underscored: true },
+  );
+}
+
+/**
+ * The CustomerNotice model of this Sequelize instance, defined on first use. Works whether or not
+ * models/index.ts registers it, so callers need not change when it does.
+ */
+export function customerNoticeModel(s: Sequelize): ModelStatic<CustomerNoticeRow> {
+  return s.isDefined("CustomerNotice") ? (s.model("CustomerNotice") as ModelStatic<CustomerNoticeRow>) : defineCustomerNotice(s);
 }

@@ -1,6 +1,6 @@
 import type { Sequelize } from "sequelize";
 import { defineApprovalDecision, defineApprovalStep, defineRuleSet } from "./approvals";
-import { defineCustomer } from "./customers";
+import { defineCustomer, defineCustomerNotice } from "./customers";
 import { definePayment, defineShipment, defineShipmentLine } from "./fulfilment";
 import {
   defineApiKey,
@@ -19,6 +19,7 @@ export function defineModels(s: Sequelize) {
   return {
     User: defineUser(s),
     Customer: defineCustomer(s),
+    CustomerNotice: defineCustomerNotice(s),
     Product: defineProduct(s),
     StockLevel: defineStockLevel(s),
     Order: defineOrder(s),

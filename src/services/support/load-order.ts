@@ -1,5 +1,6 @@
 import { Op, type Transaction } from "sequelize";
 import { DomainError } from "../../domain/errors";
+import { customerNoticeModel } from "../../db/models/customers";
 import type { OrderRow } from "../../db/models/orders";
 import type { OrderView, ApprovalStepView } from "../../domain/order-view";
 import type { ServiceDeps } from "../deps";
@@ -29,7 +30,7 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
   // Skip what the order cannot have yet (no steps before a submit, no parcels before shipping, no
   // payments while nothing is paid): most views are of young orders, and this is on every response.
   const shipped = ["partially_shipped", "shipped", "delivered", "completed"].includes(order.status);
-  const [customer, rep, lines, steps, shipments, payments] = await Promise.all([
+  const [customer, rep, lines, steps, shipments, payments, notices] = await Promise.all([
     m.Customer.findByPk(order.customerId, { transaction: tx }),
     order.salesRepId ? m.User.findByPk(order.salesRepId, { transaction: tx }) : null,
     m.OrderLine.findAll({ where: { orderId }, order: [["lineNo", "ASC"]], transaction: tx }),
@@ -38,6 +39,8 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
       : [],
     shipped ? m.Shipment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
     order.paidFen > 0 ? m.Payment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
+    // Customer notices are shipment notices so far: none before the order ships.
+    shipped ? customerNoticeModel(deps.db.sequelize).findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
   ]);
   const stepIds = steps.map((s) => s.id);
   const shipmentIds = shipments.map((s) => s.id);
@@ -126,6 +129,21 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
       method: p.method,
       reference: p.reference,
     })),
+    ...(shipped
+      ? {
+          customerNotices: notices.map((n) => ({
+            id: n.id,
+            shipmentId: n.shipmentId,
+            channel: n.channel,
+            target: n.target,
+            msgid: n.msgid,
+            state: n.state,
+            error: n.error,
+            createdAt: iso(n.createdAt)!,
+            updatedAt: iso(n.updatedAt)!,
+          })),
+        }
+      : {}),
     createdAt: iso(order.createdAt)!,
     submittedAt: iso(order.submittedAt),
     approvedAt: iso(order.approvedAt),

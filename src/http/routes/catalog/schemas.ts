@@ -3,6 +3,10 @@ import { MAX_PRICE_FEN } from "../../../services/support/build-lines";
 
 const code = z.string().trim().min(1).max(64);
 const fen = z.number().int().min(0).max(MAX_PRICE_FEN);
+// WeCom ids are ASCII (wecom.md conventions): a member's userid is 1–64 of [A-Za-z0-9_-@.]; an
+// external_userid ("wm…"/"wo…" in practice; the prefix is not promised) is kept to 1–64 of [A-Za-z0-9_-].
+const wecomUserId = z.string().trim().regex(/^[A-Za-z0-9_@.-]{1,64}$/, "must be a WeCom userid: 1–64 letters, digits or _-@.");
+const wecomExternalUserId = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a WeCom external_userid: 1–64 letters, digits, _ or -");
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item.transform((x) => [x]), z.array(item).min(1, "send at least one item").max(1000, "at most 1,000 items per call")]);
 
@@ -33,6 +37,9 @@ export const CustomerBody = z
     paymentTermsDays: z.number().int().min(0).max(365).optional(),
     chatPlatform: z.enum(["wecom", "dingtalk", "simulator", "webhook"]).nullable().optional(),
     chatTarget: z.string().max(512).nullable().optional(),
+    /** Reached through add_msg_template from the owner's account (wecom.md 7.2); both or neither. */
+    wecomExternalUserId: wecomExternalUserId.nullable().optional(),
+    wecomOwnerUserId: wecomUserId.nullable().optional(),
     active: z.boolean().optional(),
   })
   .strict();
