@@ -4,9 +4,9 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { OutboxRow } from "../db/models/messaging";
 import type { UserRow } from "../db/models/users";
-import { customerNoticeModel, type CustomerNoticeRow, type CustomerRow } from "../db/models/customers";
+import { customerNoticeModel, type CustomerNoticeRow } from "../db/models/customers";
 import { isUniqueViolation } from "../db/sequelize";
-import { ChannelError, type ChatChannel, type ChatUser, type CustomerContact, type SentRef } from "../channels/channel";
+import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channels/channel";
 import type { ChannelRegistry } from "../channels/registry";
 import {
   WECOM_MEMBER_PACE,
@@ -15,16 +15,16 @@ import {
   msgTemplateCapWait,
   ownerConfirmText,
   wecomMemberBucket,
-  wecomRobotBucket,
   type Pace,
 } from "../channels/wecom";
 import type { Card } from "../domain/card";
-import { approvalCard, noticeText, orderPreviewCard, orderStatusCard, shipmentNoticeCard, warehousePickCard } from "../domain/cards";
-import { localeOf, type Locale } from "../domain/i18n";
-import type { OrderView } from "../domain/order-view";
+import { shipmentNoticeCard } from "../domain/cards";
+import { localeOf } from "../domain/i18n";
 import type { Services } from "../services";
 import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
+import { CARD_BUILDERS, cardAsText, noticeFor } from "./card-content";
+import { customerRoute, type CustomerRoute } from "./customer-route";
 
 export interface DeliveryContext {
   row: OutboxRow;
@@ -73,27 +73,6 @@ interface HeldLock {
 /** Outlasts a send (10 s HTTP timeout, a token refresh) and recording it. */
 const CAP_LOCK_MS = 60_000;
 const CAP_LOCK_RETRY_MS = 2_000;
-
-/** How a customer is reached: a WeCom external contact through its owner first, else their chat target. */
-interface CustomerRoute {
-  platform: string;
-  contact: CustomerContact;
-  /** customer_notices.channel and .target (never a credential). */
-  channel: string;
-  shown: string;
-  /** The member who must confirm an external-contact notice. */
-  owner?: string;
-  robotBucket?: string;
-}
-
-const CARD_BUILDERS: Record<string, (view: OrderView, locale: Locale, stepId: number | null, deps: DeliverDeps) => Promise<Card>> = {
-  approval_request: async (view, locale, stepId, deps) =>
-    approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) }),
-  approval: async (view, locale, stepId, deps) => approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) }),
-  warehouse_pick: async (view, locale) => warehousePickCard(view, { locale }),
-  preview: async (view, locale, _s, deps) => orderPreviewCard(view, { locale, availableByProductId: await availableFor(deps, view) }),
-  status: async (view, locale) => orderStatusCard(view, { locale }),
-};
 
 /** What each outbox topic means, in terms of the channel port. */
 export function createDeliverers(deps: DeliverDeps): Deliverers {
@@ -354,49 +333,6 @@ function waitFor(ms: number) {
   if (ms > 0) throw new Deferred(ms);
 }
 
-function customerRoute(c: CustomerRow): CustomerRoute | null {
-  if (c.wecomExternalUserId && c.wecomOwnerUserId) {
-    return {
-      platform: "wecom",
-      channel: "wecom_external",
-      shown: c.wecomExternalUserId,
-      owner: c.wecomOwnerUserId,
-      contact: { platform: "wecom", target: c.wecomExternalUserId, name: c.name, sender: c.wecomOwnerUserId },
-    };
-  }
-  if (!c.chatPlatform || !c.chatTarget) return null;
-  const robot = c.chatPlatform === "wecom" ? wecomRobotBucket(c.chatTarget) : null;
-  return {
-    platform: c.chatPlatform,
-    channel: robot ? "wecom_robot" : c.chatPlatform,
-    shown: shownTarget(c.chatTarget),
-    ...(robot ? { robotBucket: robot } : {}),
-    contact: { platform: c.chatPlatform, target: c.chatTarget, name: c.name },
-  };
-}
-
-/**
- * A target as an order may show it. A URL loses its query, which may hold a credential (a robot's key,
- * wecom.md 7.3); a short hash of the whole URL after "#" still tells two robots apart.
- */
-function shownTarget(target: string): string {
-  let url: URL | null = null;
-  try {
-    url = new URL(target);
-  } catch {
-    // not a URL: a conversation or user id
-  }
-  if (!url || !/^https?:$/.test(url.protocol)) return target.slice(0, 191);
-  const tag = url.search ? `#${crypto.createHash("sha256").update(target).digest("hex").slice(0, 8)}` : "";
-  return `${url.origin}${url.pathname}`.slice(0, 180) + tag;
-}
-
-/** A card's gist as one line, for a reader whose card can no longer be redrawn. */
-function cardAsText(card: Card): string {
-  const banner = card.banner?.text ?? card.fields.find((f) => f.value)?.value ?? "";
-  return [card.title, banner].filter(Boolean).join(" — ");
-}
-
 async function rememberCard(
   deps: DeliverDeps,
   r: { orderId: number; stepId: number | null; kind: string; platform: string; userId: number; sent: SentRef; card: Card },
@@ -412,61 +348,3 @@ async function rememberCard(
   });
 }
 
-async function creditOf(deps: DeliverDeps, view: OrderView) {
-  const customer = await deps.db.models.Customer.findByPk(view.customer.id);
-  const [row] = (await deps.db.sequelize.query(
-    "SELECT COALESCE(SUM(total_fen - paid_fen), 0) AS open FROM orders WHERE customer_id = ? AND status IN ('pending_approval','approved','picking','packed','partially_shipped','shipped','delivered')",
-    { replacements: [view.customer.id], plain: false, raw: true },
-  )) as unknown as [Array<{ open: number | string }>];
-  return { limitFen: customer?.creditLimitFen ?? null, openFen: Number(row?.[0]?.open ?? 0) };
-}
-
-async function availableFor(deps: DeliverDeps, view: OrderView): Promise<Record<number, number>> {
-  const ids = view.lines.map((l) => l.productId);
-  const levels = await deps.db.models.StockLevel.findAll({ where: { productId: { [Op.in]: ids } } });
-  return Object.fromEntries(levels.map((l) => [l.productId, l.onHand - l.reserved]));
-}
-
-async function noticeFor(
-  deps: DeliverDeps,
-  p: { message?: string; orderId?: number; stepId?: number; decisionId?: number; shipmentId?: number; reason?: string | null },
-  locale: Locale,
-): Promise<string> {
-  const view = p.orderId ? await deps.services.loadOrderView(p.orderId) : null;
-  const orderNo = view?.orderNo ?? "";
-  switch (p.message) {
-    case "step_decided": {
-      const step = view?.approval.steps.find((s) => s.id === p.stepId);
-      const decision = step?.decisions[step.decisions.length - 1];
-      const d = p.decisionId ? await deps.db.models.ApprovalDecision.findByPk(p.decisionId) : null;
-      const approver = d ? await deps.db.models.User.findByPk(d.approverId) : null;
-      return noticeText(
-        "step_decided",
-        {
-          orderNo,
-          approverName: approver?.name ?? decision?.approverName ?? "",
-          decision: d?.decision ?? decision?.decision ?? "approve",
-          stepLabel: step?.label,
-          comment: d?.comment ?? undefined,
-        },
-        locale,
-      );
-    }
-    case "order_approved":
-      return noticeText("order_approved", { orderNo }, locale);
-    case "order_rejected":
-      return noticeText("order_rejected", { orderNo, reason: p.reason ?? undefined }, locale);
-    case "order_shipped": {
-      const shipment = view?.shipments.find((s) => s.id === p.shipmentId);
-      return noticeText(
-        "order_shipped",
-        { orderNo, carrier: shipment?.carrier ?? "", trackingNo: shipment?.trackingNo ?? "", partial: view?.status === "partially_shipped" },
-        locale,
-      );
-    }
-    case "order_cancelled":
-      return noticeText("order_cancelled", { orderNo, reason: view?.cancelReason ?? undefined }, locale);
-    default:
-      throw new ChannelError("rejected", `unknown notice ${String(p.message)}`);
-  }
-}
