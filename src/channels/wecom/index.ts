@@ -5,6 +5,7 @@ import type { WecomConfig } from "../../config";
 import { projectPath } from "../../paths";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
+import { departmentName } from "./departments";
 import { WecomApiError, createWecomClient, type ApiResult } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
@@ -135,25 +136,8 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
       // Not returned to apps created after 2022-06-20 (wecom.md 8.1): null, not an error.
       mobile: typeof u.mobile === "string" && u.mobile ? u.mobile : null,
       managerPlatformUserId: leaders[0] ?? null,
-      department: main === undefined ? null : await departmentName(main),
+      department: main === undefined ? null : await departmentName({ client, cache, prefix: `wecom:${config.corpId}:${config.agentId}` }, main),
     };
-  }
-
-  /** A department's name (wecom.md 8.2), cached for an hour; its id when the app may not read it. */
-  async function departmentName(id: number): Promise<string> {
-    const key = `wecom:${config.corpId}:${config.agentId}:dept:${id}`;
-    const cached = await cache.get(key);
-    if (cached) return cached;
-    let name = String(id);
-    try {
-      const res = await client.get("/cgi-bin/department/get", { id: String(id) });
-      const dept = (Array.isArray(res.department) ? res.department[0] : res.department) as { name?: unknown } | undefined;
-      if (typeof dept?.name === "string" && dept.name) name = dept.name;
-    } catch (err) {
-      if (!(err instanceof ChannelError) || err.failure !== "rejected") throw err;
-    }
-    await cache.set(key, name, 60 * 60 * 1000);
-    return name;
   }
 }
 

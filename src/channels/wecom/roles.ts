@@ -5,6 +5,7 @@ import { ROLES, type Role } from "../../domain/roles";
 import type { DirectoryRecord } from "../../services/users";
 import { ChannelError } from "../channel";
 import { WecomApiError, type ApiResult, type WecomClient } from "./client";
+import { departmentName } from "./departments";
 
 export interface WecomDirectoryDeps {
   client: WecomClient;
@@ -118,24 +119,6 @@ export function createWecomDirectory(config: WecomConfig, deps: WecomDirectoryDe
     return mapRoles(rules, { userid, departments }, tags, (id) => trees.get(id) ?? [id]);
   }
 
-  /** A department's name (wecom.md 8.2), its id when the app may not read it; cached for an hour. */
-  async function departmentName(id: number): Promise<string> {
-    // The same key and plain-text value as the channel's lookup (index.ts), so the two share what they learn.
-    const key = `${prefix}:dept:${id}`;
-    const hit = await cache.get(key);
-    if (hit) return hit;
-    let name = String(id);
-    try {
-      const res = await client.get("/cgi-bin/department/get", { id: String(id) });
-      const dept = (Array.isArray(res.department) ? res.department[0] : res.department) as { name?: unknown } | undefined;
-      if (typeof dept?.name === "string" && dept.name) name = dept.name;
-    } catch (err) {
-      if (!(err instanceof ChannelError) || err.failure !== "rejected") throw err;
-    }
-    await cache.set(key, name, HOUR_MS);
-    return name;
-  }
-
   async function lookup(userid: string): Promise<DirectoryRecord> {
     let u: ApiResult;
     try {
@@ -159,7 +142,7 @@ export function createWecomDirectory(config: WecomConfig, deps: WecomDirectoryDe
       name: typeof u.name === "string" && u.name ? u.name : userid,
       // Not returned to apps created after 2022-06-20 (wecom.md 8.1): null, not an error.
       mobile: typeof u.mobile === "string" && u.mobile ? u.mobile : null,
-      department: main === undefined ? null : await departmentName(main),
+      department: main === undefined ? null : await departmentName({ client, cache, prefix }, main),
       // direct_leader may list up to 5; the first is "the" manager for approval routing.
       managerPlatformUserId: leaders[0] ?? null,
       active,
