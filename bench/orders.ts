@@ -17,26 +17,20 @@ import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import Redis from "ioredis";
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from "mysql2/promise";
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
 import { RESERVING_STATUSES } from "../src/domain/order-state";
+import { cpuSeconds, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
 
 // A throwaway secret: production config requires one, and the bench signs no real sessions.
 const BENCH_SESSION_SECRET = crypto.randomBytes(32).toString("hex");
 
 // ── settings ────────────────────────────────────────────────────────────────────────────────────────
 
-const positive = (name: string, fallback: number) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-};
 
 const MEASURE_MS = positive("BENCH_SECONDS", 10) * 1000;
 const WARMUP_MS = positive("BENCH_WARMUP_SECONDS", 2) * 1000;
@@ -63,62 +57,11 @@ const SERVICE_NODE_ARGS = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(/\s+
 
 // ── small helpers ───────────────────────────────────────────────────────────────────────────────────
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-/** CPU seconds (user + system) a process has used so far, from /proc; null where there is no /proc. */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
-}
 
-/** The local MariaDB server process, when it runs on this host (for its CPU share). */
-function findMysqldPid(): number | undefined {
-  try {
-    for (const entry of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const comm = fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim();
-        if (comm === "mariadbd" || comm === "mysqld") return Number(entry);
-      } catch {
-        // the process went away while we looked
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return undefined;
-}
 
 // ── HTTP client ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -580,13 +523,7 @@ const describeProbe = (p: Map<string, number>) =>
 
 // ── report ──────────────────────────────────────────────────────────────────────────────────────────
 
-const fmt = (v: number | null, digits = 1) => (v === null || Number.isNaN(v) ? "-" : v.toFixed(digits));
 
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
 
 function mergeCounts(target: Map<string, number>, source: Map<string, number>) {
   for (const [k, v] of source) target.set(k, (target.get(k) ?? 0) + v);
@@ -850,21 +787,6 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   return oversold > 0 || errors > 0 ? 1 : 0;
 }
 
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-}
 
 main().then(
   (code) => process.exit(code),
