@@ -24,7 +24,7 @@ import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDa
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
 import { RESERVING_STATUSES } from "../src/domain/order-state";
-import { cpuSeconds, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
+import { cpuSeconds, mergeCounts, runWithCleanup, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
 
 // A throwaway secret: production config requires one, and the bench signs no real sessions.
 const BENCH_SESSION_SECRET = crypto.randomBytes(32).toString("hex");
@@ -525,38 +525,7 @@ const describeProbe = (p: Map<string, number>) =>
 
 
 
-function mergeCounts(target: Map<string, number>, source: Map<string, number>) {
-  for (const [k, v] of source) target.set(k, (target.get(k) ?? 0) + v);
-}
-
 // ── main ────────────────────────────────────────────────────────────────────────────────────────────
-
-async function main(): Promise<number> {
-  const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
-  let cleaning: Promise<void> | null = null;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const step of cleanups.splice(0).reverse()) {
-        try {
-          await step.run();
-        } catch (err) {
-          log(`cleanup "${step.name}" failed: ${message(err)}`);
-        }
-      }
-    })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: cleaning up`);
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-
-  try {
-    return await bench((name, run) => cleanups.push({ name, run }));
-  } finally {
-    await cleanup();
-  }
-}
 
 async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => void): Promise<number> {
   if (!fs.existsSync(SERVICE_MAIN)) throw new Error(`${SERVICE_MAIN} is missing; run npm run build first`);
@@ -788,7 +757,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
 }
 
 
-main().then(
+runWithCleanup(bench).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -91,3 +91,39 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<void
     redis.disconnect();
   }
 }
+
+export function mergeCounts(target: Map<string, number>, source: Map<string, number>) {
+  for (const [k, v] of source) target.set(k, (target.get(k) ?? 0) + v);
+}
+
+/**
+ * Runs a bench body that registers clean-up steps as it creates things (a database, a child process,
+ * cache keys); they run in reverse order when it ends, fails, or the bench is interrupted.
+ */
+export async function runWithCleanup(
+  body: (onCleanup: (name: string, run: () => Promise<unknown>) => void) => Promise<number>,
+): Promise<number> {
+  const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const step of cleanups.splice(0).reverse()) {
+        try {
+          await step.run();
+        } catch (err) {
+          log(`cleanup "${step.name}" failed: ${message(err)}`);
+        }
+      }
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`${signal}: cleaning up`);
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await body((name, run) => cleanups.push({ name, run }));
+  } finally {
+    await cleanup();
+  }
+}

@@ -31,7 +31,7 @@ import Koa from "koa";
 import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
-import { cpuSeconds, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
+import { cpuSeconds, mergeCounts, runWithCleanup, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
 
 // ── settings ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -426,38 +426,7 @@ async function waitForBacklog(admin: Pool): Promise<number> {
 const pct = (share: number) => (Number.isNaN(share) ? "-" : share === 1 ? "100%" : `${(Math.floor(share * 1000) / 10).toFixed(1)}%`);
 
 
-function mergeCounts(target: Map<string, number>, source: Map<string, number>) {
-  for (const [k, v] of source) target.set(k, (target.get(k) ?? 0) + v);
-}
-
 // ── main ────────────────────────────────────────────────────────────────────────────────────────────
-
-async function main(): Promise<number> {
-  const cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
-  let cleaning: Promise<void> | null = null;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const step of cleanups.splice(0).reverse()) {
-        try {
-          await step.run();
-        } catch (err) {
-          log(`cleanup "${step.name}" failed: ${message(err)}`);
-        }
-      }
-    })());
-  const onSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: cleaning up`);
-    void cleanup().then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-
-  try {
-    return await bench((name, run) => cleanups.push({ name, run }));
-  } finally {
-    await cleanup();
-  }
-}
 
 async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => void): Promise<number> {
   if (!fs.existsSync(SERVICE_MAIN)) throw new Error(`${SERVICE_MAIN} is missing; run npm run build first`);
@@ -676,7 +645,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
 if (process.argv[2] === BASELINE_FLAG) {
   runBaselineServer();
 } else {
-  main().then(
+  runWithCleanup(bench).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
