@@ -6,7 +6,7 @@ import { decideApproval } from "./decide-approval";
 import { confirmPicked, deliverOrder, packOrder, startPicking } from "./fulfil-order";
 import { listOrders } from "./list-orders";
 import { listCustomers, listProducts } from "./list-catalog";
-import { placeOrder } from "./place-order";
+import { createOrderIntake } from "./order-intake";
 import { loadPreviewView } from "./preview-order";
 import { recordPayment } from "./record-payment";
 import { reviseOrder } from "./revise-order";
@@ -21,8 +21,8 @@ import { findOrderId, loadOrderTimeline, loadOrderView } from "./support/load-or
 
 /** Every use case with its dependencies bound: what http, bot, jobs and the CLI call. */
 export function createServices(deps: ServiceDeps) {
-  return bindDeps(deps, {
-    placeOrder,
+  const intake = createOrderIntake(deps);
+  const bound = bindDeps(deps, {
     reviseOrder,
     submitOrder,
     decideApproval,
@@ -55,6 +55,8 @@ export function createServices(deps: ServiceDeps) {
     removeWebhook,
     getActiveRuleSet,
   });
+  // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
+  return { ...bound, placeOrder: intake.place };
 }
 
 export type Services = ReturnType<typeof createServices>;

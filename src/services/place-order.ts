@@ -1,15 +1,21 @@
+import { Op, QueryTypes, type CreationAttributes, type Transaction } from "sequelize";
 import { DomainError } from "../domain/errors";
+import { RECEIVABLE_STATUSES } from "../domain/order-state";
 import { assertMayPerform } from "../domain/permissions";
 import type { Actor } from "../domain/roles";
 import type { OrderSource, OrderView } from "../domain/order-view";
+import type { CustomerRow } from "../db/models/customers";
+import type { OrderRow } from "../db/models/orders";
 import { isUniqueViolation } from "../db/sequelize";
 import type { ServiceDeps } from "./deps";
+import { planRoute, stepRows, type PlannedRound } from "./support/approval-round";
 import { recordAudit } from "./support/audit";
-import { buildLines, findCustomer, type LineInput } from "./support/build-lines";
-import { loadOrderView } from "./support/load-order";
+import { fetchProducts, findCustomer, linesFrom, type LineInput, type NewLine } from "./support/build-lines";
+import { loadOrderView, loadOrderViews } from "./support/load-order";
 import { emitOrderEvent } from "./support/notify";
-import { allocateOrderNo } from "./support/order-no";
-import { submitInTransaction } from "./submit-order";
+import { allocateOrderNos } from "./support/order-no";
+import { readAvailable, reserveStock, shortfall, takeFrom, type StockNeed } from "./support/stock";
+import { recordSubmitMoves } from "./submit-order";
 
 export interface PlaceOrderInput {
   customerCode?: string;
@@ -25,77 +31,299 @@ export interface PlaceOrderInput {
   shipTo?: { name?: string | null; phone?: string | null; address?: string | null };
 }
 
-/** Creates a draft order, and submits it in the same transaction when asked. */
-export async function placeOrder(deps: ServiceDeps, input: PlaceOrderInput, actor: Actor): Promise<OrderView> {
-  assertMayPerform(actor, "place", null);
-  const key = input.idempotencyKey ?? null;
-  if (key) {
-    const earlier = await findByIdempotencyKey(deps, key, input);
-    if (earlier) return earlier;
-  }
-  const customer = await findCustomer(deps, input);
-  const { lines, totalFen } = await buildLines(deps, input.lines);
-  const salesRepId =
-    input.salesRepId !== undefined ? input.salesRepId : actor.kind === "user" ? actor.userId : customer.ownerUserId;
-  const orderNo = await allocateOrderNo(deps);
-
-  try {
-    const orderId = await deps.db.transaction(async (tx) => {
-      const m = deps.db.models;
-      const order = await m.Order.create(
-        {
-          orderNo,
-          customerId: customer.id,
-          salesRepId,
-          status: "draft",
-          totalFen,
-          paymentTermsDays: customer.paymentTermsDays,
-          dueAt: null,
-          shipToName: input.shipTo?.name ?? customer.contactName,
-          shipToPhone: input.shipTo?.phone ?? customer.phone,
-          shipToAddress: input.shipTo?.address ?? customer.address,
-          note: input.note ?? null,
-          source: input.source,
-          idempotencyKey: key,
-          approvalReasons: null,
-          createdBy: actor.label,
-          submittedAt: null,
-          approvedAt: null,
-          shippedAt: null,
-          deliveredAt: null,
-          completedAt: null,
-          cancelledAt: null,
-          cancelReason: null,
-        },
-        { transaction: tx },
-      );
-      const rows = await m.OrderLine.bulkCreate(
-        lines.map((l) => ({ ...l, orderId: order.id })),
-        { transaction: tx },
-      );
-      await recordAudit(deps, tx, {
-        entity: "order",
-        entityId: order.id,
-        action: "created",
-        actor,
-        after: { orderNo, customer: customer.code, totalFen, lines: lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceFen: l.unitPriceFen })) },
-      });
-      await emitOrderEvent(deps, tx, order, "order.created", "1");
-      if (input.submit) await submitInTransaction(deps, tx, order, rows, actor, customer);
-      return order.id;
-    });
-    return loadOrderView(deps, orderId);
-  } catch (err) {
-    // Two identical retries raced: the loser returns what the winner created.
-    if (key && isUniqueViolation(err)) {
-      const earlier = await findByIdempotencyKey(deps, key, input);
-      if (earlier) return earlier;
-    }
-    throw err;
-  }
+export interface PlaceOrderRequest {
+  input: PlaceOrderInput;
+  actor: Actor;
 }
 
-async function findByIdempotencyKey(deps: ServiceDeps, key: string, input: PlaceOrderInput): Promise<OrderView | null> {
+export type PlaceOrderOutcome = { ok: true; view: OrderView } | { ok: false; error: unknown };
+
+/** Creates a draft order, and submits it in the same transaction when asked. */
+export async function placeOrder(deps: ServiceDeps, input: PlaceOrderInput, actor: Actor): Promise<OrderView> {
+  const [outcome] = await placeOrders(deps, [{ input, actor }]);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.view;
+}
+
+/**
+ * Places several orders with one transaction and a handful of multi-row statements, exactly as if
+ * each had been placed alone, one after the other: each request gets its own outcome, and one order's
+ * bad input or shortfall fails that order only. Should the shared transaction fail as a whole (a
+ * deadlock past its retries, an idempotency key raced by another instance), every order is placed
+ * again on its own, so a batch never turns one order's trouble into another's error.
+ * `written` is called once the orders are committed (or refused), before their views are read.
+ */
+export async function placeOrders(deps: ServiceDeps, requests: PlaceOrderRequest[], written?: () => void): Promise<PlaceOrderOutcome[]> {
+  const outcomes: Array<PlaceOrderOutcome | undefined> = new Array(requests.length);
+  const settle = (i: number, error: unknown) => (outcomes[i] = { ok: false, error });
+  let committed: Array<{ index: number; orderId: number }> = [];
+  const followers: Array<{ index: number; key: string }> = [];
+  try {
+    const fresh = await splitRepeats(deps, requests, outcomes, followers);
+    const { prepared, available } = await prepare(deps, requests, fresh, settle);
+    if (prepared.length > 0) {
+      try {
+        committed = await deps.db.transaction((tx) => writeOrders(deps, tx, prepared, new Map(available), settle));
+      } catch (err) {
+        if (prepared.length > 1) {
+          deps.log.info({ err, orders: prepared.length }, "an order batch failed as a whole; placing its orders one by one");
+          committed = await oneByOne(deps, requests, prepared, outcomes);
+        }
+        else outcomes[prepared[0].index] = await afterFailure(deps, prepared[0].input, err);
+      }
+    }
+  } finally {
+    written?.();
+  }
+  if (committed.length > 0) {
+    const views = await loadOrderViews(deps, committed.map((c) => c.orderId));
+    committed.forEach((c, i) => (outcomes[c.index] = { ok: true, view: views[i] }));
+  }
+  // A key seen twice in one batch: the first placed the order, the rest return it (or a conflict).
+  for (const f of followers) {
+    const { input, actor } = requests[f.index];
+    outcomes[f.index] = await attempt(async () => (await sameOrder(deps, f.key, input)) ?? placeOrder(deps, input, actor));
+  }
+  return outcomes.map((o) => o ?? { ok: false, error: new Error("order was neither placed nor refused") });
+}
+
+/** Requests whose idempotency key already names an order are answered with it; the rest go on. */
+async function splitRepeats(
+  deps: ServiceDeps,
+  requests: PlaceOrderRequest[],
+  outcomes: Array<PlaceOrderOutcome | undefined>,
+  followers: Array<{ index: number; key: string }>,
+): Promise<number[]> {
+  const keys = [...new Set(requests.flatMap((r) => (r.input.idempotencyKey ? [r.input.idempotencyKey] : [])))];
+  const earlier = keys.length
+    ? await deps.db.models.Order.findAll({ where: { idempotencyKey: { [Op.in]: keys } }, attributes: ["idempotencyKey"] })
+    : [];
+  const used = new Set(earlier.map((o) => o.idempotencyKey));
+  const leaders = new Set<string>();
+  const fresh: number[] = [];
+  for (const [index, r] of requests.entries()) {
+    const key = r.input.idempotencyKey ?? null;
+    if (key && used.has(key)) outcomes[index] = await attempt(async () => (await sameOrder(deps, key, r.input))!);
+    else if (key && leaders.has(key)) followers.push({ index, key });
+    else {
+      if (key) leaders.add(key);
+      fresh.push(index);
+    }
+  }
+  return fresh;
+}
+
+interface Prepared {
+  index: number;
+  input: PlaceOrderInput;
+  actor: Actor;
+  customer: CustomerRow;
+  lines: NewLine[];
+  totalFen: number;
+  salesRepId: number | null;
+  orderNo: string;
+}
+
+/** Everything that can be checked before the transaction: who may, which customer, which products. */
+async function prepare(
+  deps: ServiceDeps,
+  requests: PlaceOrderRequest[],
+  indexes: number[],
+  settle: (i: number, error: unknown) => void,
+): Promise<{ prepared: Prepared[]; available: Map<number, number> }> {
+  const allowed = indexes.filter((i) => attemptSync(() => assertMayPerform(requests[i].actor, "place", null), (e) => settle(i, e)));
+  // One lookup per distinct customer, all under way while the products are read.
+  const customers = new Map<string, Promise<CustomerRow>>();
+  const customerOf = (input: PlaceOrderInput) => {
+    const ref = input.customerId ? `id:${input.customerId}` : `code:${input.customerCode ?? ""}`;
+    if (!customers.has(ref)) {
+      const lookup = findCustomer(deps, input);
+      lookup.catch(() => undefined); // awaited below, per order; an unknown customer fails only its orders
+      customers.set(ref, lookup);
+    }
+    return customers.get(ref)!;
+  };
+  for (const i of allowed) void customerOf(requests[i].input);
+  const products = await fetchProducts(
+    deps,
+    allowed.map((i) => requests[i].input.lines),
+  );
+  const ready: Array<Omit<Prepared, "orderNo">> = [];
+  for (const index of allowed) {
+    const { input, actor } = requests[index];
+    try {
+      const customer = await customerOf(input);
+      const { lines, totalFen } = linesFrom(products, input.lines);
+      const salesRepId =
+        input.salesRepId !== undefined ? input.salesRepId : actor.kind === "user" ? actor.userId : customer.ownerUserId;
+      ready.push({ index, input, actor, customer, lines, totalFen, salesRepId });
+    } catch (err) {
+      settle(index, err);
+    }
+  }
+  if (ready.length === 0) return { prepared: [], available: new Map() };
+  const [numbers, available] = await Promise.all([
+    allocateOrderNos(deps, ready.length),
+    readAvailable(deps, ready.filter((r) => r.input.submit).flatMap((r) => r.lines.map((l) => l.productId))),
+  ]);
+  return { prepared: ready.map((r, i) => ({ ...r, orderNo: numbers[i] })), available };
+}
+
+/**
+ * The batch's one transaction. Each submitted order is checked against the stock the orders before it
+ * left; orders that do not fit, or that nobody can approve, are refused here and written nowhere. The
+ * rest are inserted as drafts, moved through the same state moves a single submit makes (audit events,
+ * notices, webhooks), saved, and their stock reserved last with the guarded UPDATE, so the hot stock
+ * rows are locked only until the commit. Should that guard find less stock than was read (another
+ * writer got there first), the batch rolls back and its orders are placed one by one.
+ */
+async function writeOrders(
+  deps: ServiceDeps,
+  tx: Transaction,
+  prepared: Prepared[],
+  available: Map<number, number>,
+  settle: (i: number, error: unknown) => void,
+): Promise<Array<{ index: number; orderId: number }>> {
+  const m = deps.db.models;
+  const submitting = prepared.filter((p) => p.input.submit);
+  const receivables = await openReceivables(deps, tx, submitting.map((p) => p.customer));
+
+  const accepted: Array<Prepared & { plan: Awaited<ReturnType<typeof planRoute>> | null; needs: StockNeed[] }> = [];
+  for (const p of prepared) {
+    const needs = p.lines.map((l) => ({ productId: l.productId, sku: l.sku, qty: l.qty }));
+    try {
+      let plan = null;
+      if (p.input.submit) {
+        const order = { id: 0, customerId: p.customer.id, totalFen: p.totalFen, salesRepId: p.salesRepId };
+        plan = await planRoute(deps, tx, order, p.lines, p.customer, receivables.get(p.customer.id) ?? 0);
+        const short = shortfall(needs, available);
+        if (short) throw short;
+        takeFrom(available, needs);
+        receivables.set(p.customer.id, (receivables.get(p.customer.id) ?? 0) + p.totalFen);
+      }
+      accepted.push({ ...p, plan, needs });
+    } catch (err) {
+      settle(p.index, err);
+    }
+  }
+  if (accepted.length === 0) return [];
+
+  await m.Order.bulkCreate(accepted.map(draftRow), { transaction: tx });
+  const saved = await m.Order.findAll({ where: { orderNo: { [Op.in]: accepted.map((a) => a.orderNo) } }, transaction: tx });
+  const byNo = new Map(saved.map((o) => [o.orderNo, o]));
+  const orders = accepted.map((a) => byNo.get(a.orderNo)!);
+  await m.OrderLine.bulkCreate(
+    accepted.flatMap((a, i) => a.lines.map((l) => ({ ...l, orderId: orders[i].id }))),
+    { transaction: tx },
+  );
+  const at = deps.now();
+  const stepsToWrite = accepted.flatMap((a, i) =>
+    a.plan && !a.plan.route.autoApproved ? stepRows(a.plan.route, a.plan.approverIds, orders[i].id, 1, at) : [],
+  );
+  if (stepsToWrite.length) await m.ApprovalStep.bulkCreate(stepsToWrite, { transaction: tx });
+  const steps = stepsToWrite.length
+    ? await m.ApprovalStep.findAll({ where: { orderId: { [Op.in]: orders.map((o) => o.id) } }, order: [["stepNo", "ASC"]], transaction: tx })
+    : [];
+
+  for (const [i, a] of accepted.entries()) {
+    const order = orders[i];
+    await recordAudit(deps, tx, {
+      entity: "order",
+      entityId: order.id,
+      action: "created",
+      actor: a.actor,
+      after: { orderNo: a.orderNo, customer: a.customer.code, totalFen: a.totalFen, lines: a.lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceFen: l.unitPriceFen })) },
+    });
+    await emitOrderEvent(deps, tx, order, "order.created", "1");
+    if (!a.plan) continue;
+    order.approvalReasons = a.plan.route.reasons;
+    order.autoApproved = a.plan.route.autoApproved;
+    const round: PlannedRound = { autoApproved: a.plan.route.autoApproved, steps: steps.filter((s) => s.orderId === order.id) };
+    await recordSubmitMoves(deps, tx, order, a.actor, round, { at, saved: true });
+  }
+  await saveMoved(deps, tx, orders.filter((_, i) => accepted[i].plan));
+  // Everything else is written before the stock rows are locked, so the hot lock is held only to commit.
+  await deps.db.buffer(tx)?.flush();
+  await reserveStock(deps, tx, accepted.flatMap((a) => (a.plan ? a.needs : [])));
+  return accepted.map((a, i) => ({ index: a.index, orderId: orders[i].id }));
+}
+
+/** The fields the submit moves changed, for every submitted order of the batch in one statement. */
+async function saveMoved(deps: ServiceDeps, tx: Transaction, orders: OrderRow[]): Promise<void> {
+  if (orders.length === 0) return;
+  const fields = ["status", "version", "submittedAt", "approvedAt", "approvalRound", "autoApproved", "approvalReasons", "updatedAt"] as const;
+  await deps.db.models.Order.bulkCreate(
+    orders.map((o) => ({ ...o.get({ plain: true }), updatedAt: deps.now() })),
+    { transaction: tx, updateOnDuplicate: [...fields], conflictAttributes: ["id"] },
+  );
+}
+
+function draftRow(p: Prepared): CreationAttributes<OrderRow> {
+  return {
+    orderNo: p.orderNo,
+    customerId: p.customer.id,
+    salesRepId: p.salesRepId,
+    status: "draft",
+    totalFen: p.totalFen,
+    paymentTermsDays: p.customer.paymentTermsDays,
+    dueAt: null,
+    shipToName: p.input.shipTo?.name ?? p.customer.contactName,
+    shipToPhone: p.input.shipTo?.phone ?? p.customer.phone,
+    shipToAddress: p.input.shipTo?.address ?? p.customer.address,
+    note: p.input.note ?? null,
+    source: p.input.source,
+    idempotencyKey: p.input.idempotencyKey ?? null,
+    approvalReasons: null,
+    createdBy: p.actor.label,
+    submittedAt: null,
+    approvedAt: null,
+    shippedAt: null,
+    deliveredAt: null,
+    completedAt: null,
+    cancelledAt: null,
+    cancelReason: null,
+  };
+}
+
+/** Unpaid amounts of open orders per customer, for the customers with a credit limit to check. */
+async function openReceivables(deps: ServiceDeps, tx: Transaction, customers: CustomerRow[]): Promise<Map<number, number>> {
+  const ids = [...new Set(customers.filter((c) => c.creditLimitFen !== null).map((c) => c.id))];
+  if (ids.length === 0) return new Map();
+  const rows = await deps.db.sequelize.query<{ customerId: number; open: number | string | null }>(
+    `SELECT customer_id AS customerId, SUM(total_fen - paid_fen) AS open FROM orders
+      WHERE customer_id IN (${ids.map(() => "?").join(",")}) AND status IN (${RECEIVABLE_STATUSES.map(() => "?").join(",")})
+      GROUP BY customer_id`,
+    { replacements: [...ids, ...RECEIVABLE_STATUSES], type: QueryTypes.SELECT, transaction: tx },
+  );
+  return new Map(rows.map((r) => [Number(r.customerId), Number(r.open ?? 0)]));
+}
+
+/** The batch failed as a whole: each order again on its own, in arrival order. */
+async function oneByOne(
+  deps: ServiceDeps,
+  requests: PlaceOrderRequest[],
+  prepared: Prepared[],
+  outcomes: Array<PlaceOrderOutcome | undefined>,
+): Promise<Array<{ index: number; orderId: number }>> {
+  for (const p of prepared) outcomes[p.index] = await attempt(() => placeOrder(deps, requests[p.index].input, requests[p.index].actor));
+  return [];
+}
+
+/** Two identical retries raced and this one lost on the idempotency key: it returns the winner's order. */
+async function afterFailure(deps: ServiceDeps, input: PlaceOrderInput, err: unknown): Promise<PlaceOrderOutcome> {
+  const key = input.idempotencyKey ?? null;
+  if (key && isUniqueViolation(err)) {
+    const earlier = await attempt(async () => sameOrder(deps, key, input));
+    if (!earlier.ok || earlier.view) return earlier as PlaceOrderOutcome;
+  }
+  return { ok: false, error: err };
+}
+
+/**
+ * The order an earlier request with this key created, or null when there is none; the same key on a
+ * different order is a conflict.
+ */
+async function sameOrder(deps: ServiceDeps, key: string, input: PlaceOrderInput): Promise<OrderView | null> {
   const existing = await deps.db.models.Order.findOne({ where: { idempotencyKey: key }, attributes: ["id"] });
   if (!existing) return null;
   const view = await loadOrderView(deps, existing.id);
@@ -116,4 +344,22 @@ async function findByIdempotencyKey(deps: ServiceDeps, key: string, input: Place
     });
   }
   return view;
+}
+
+async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: true; view: T } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, view: await fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function attemptSync(fn: () => void, onError: (err: unknown) => void): boolean {
+  try {
+    fn();
+    return true;
+  } catch (err) {
+    onError(err);
+    return false;
+  }
 }

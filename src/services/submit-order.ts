@@ -7,7 +7,7 @@ import type { OrderLineRow, OrderRow } from "../db/models/orders";
 import type { CustomerRow } from "../db/models/customers";
 import type { OrderView } from "../domain/order-view";
 import type { ServiceDeps } from "./deps";
-import { startApprovalRound } from "./support/approval-round";
+import { startApprovalRound, type PlannedRound } from "./support/approval-round";
 import { loadOrderView, lockOrder } from "./support/load-order";
 import { moveOrder } from "./support/move-order";
 import { notifyApproved, notifyStepActivated } from "./support/notify";
@@ -39,7 +39,7 @@ export async function submitOrder(deps: ServiceDeps, input: SubmitOrderInput, ac
 }
 
 /**
- * The submit itself, shared with placeOrder. Stock is reserved last so the hot stock rows stay locked
+ * The submit of a saved draft. Stock is reserved last so the hot stock rows stay locked
  * for as short a time as possible; a shortfall throws and the caller's transaction undoes everything.
  */
 export async function submitInTransaction(
@@ -50,21 +50,8 @@ export async function submitInTransaction(
   actor: Actor,
   customer?: CustomerRow,
 ): Promise<void> {
-  const at = deps.now();
-  const round = order.approvalRound + 1;
-  const plan = await startApprovalRound(deps, tx, order, lines, round, customer);
-  await moveOrder(deps, tx, order, "submit", actor, {
-    fields: { submittedAt: at, approvalRound: round },
-    auditAfter: { round, steps: plan.steps.map((s) => ({ stepNo: s.stepNo, label: s.label, approverIds: s.approverIds })) },
-    // Approved straight away: the approve move below saves both moves in one UPDATE.
-    persist: !plan.autoApproved,
-  });
-  if (plan.autoApproved) {
-    await moveOrder(deps, tx, order, "approve", actor, { fields: { approvedAt: at }, reason: "auto_approved" });
-    await notifyApproved(deps, tx, order);
-  } else {
-    await notifyStepActivated(deps, tx, order, plan.steps[0]);
-  }
+  const plan = await startApprovalRound(deps, tx, order, lines, order.approvalRound + 1, customer);
+  await recordSubmitMoves(deps, tx, order, actor, plan, { at: deps.now(), saved: false });
   // Everything else is written before the stock rows are locked, so the hot lock is held only to commit.
   await deps.db.buffer(tx)?.flush();
   await reserveStock(
@@ -72,4 +59,32 @@ export async function submitInTransaction(
     tx,
     lines.map((l) => ({ productId: l.productId, sku: l.sku, qty: l.qty - l.shippedQty })),
   );
+}
+
+/**
+ * The submit's state moves (and, when the rules approve it outright, the approval), their audit
+ * events and who hears of them. `saved: false` writes the order row; a batch that writes its rows
+ * itself passes `saved: true` and saves the moved fields afterwards.
+ */
+export async function recordSubmitMoves(
+  deps: ServiceDeps,
+  tx: Transaction,
+  order: OrderRow,
+  actor: Actor,
+  plan: PlannedRound,
+  opts: { at: Date; saved: boolean },
+): Promise<void> {
+  const round = order.approvalRound + 1;
+  await moveOrder(deps, tx, order, "submit", actor, {
+    fields: { submittedAt: opts.at, approvalRound: round },
+    auditAfter: { round, steps: plan.steps.map((s) => ({ stepNo: s.stepNo, label: s.label, approverIds: s.approverIds })) },
+    // Approved straight away: the approve move below saves both moves in one UPDATE.
+    persist: !plan.autoApproved && !opts.saved,
+  });
+  if (plan.autoApproved) {
+    await moveOrder(deps, tx, order, "approve", actor, { fields: { approvedAt: opts.at }, reason: "auto_approved", persist: !opts.saved });
+    await notifyApproved(deps, tx, order);
+  } else {
+    await notifyStepActivated(deps, tx, order, plan.steps[0]);
+  }
 }

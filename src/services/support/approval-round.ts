@@ -1,4 +1,4 @@
-import { Op, QueryTypes, type Transaction } from "sequelize";
+import { Op, QueryTypes, type CreationAttributes, type Transaction } from "sequelize";
 import { DEFAULT_RULE_SET, evaluateRoute, parseRuleSet, type ApprovalRoute, type ApproverSpec, type RuleSet } from "../../domain/approval-rules";
 import { DomainError } from "../../domain/errors";
 import { RECEIVABLE_STATUSES } from "../../domain/order-state";
@@ -27,6 +27,10 @@ export async function openReceivablesFen(deps: ServiceDeps, tx: Transaction | un
   return Number(row?.open ?? 0);
 }
 
+/** What routing needs of an order and its lines (a saved row or one about to be written). */
+export type RouteOrder = Pick<OrderRow, "id" | "customerId" | "totalFen" | "salesRepId">;
+export type RouteLine = Pick<OrderLineRow, "sku" | "category" | "listPriceFen" | "unitPriceFen" | "floorPriceFen" | "qty">;
+
 export interface PlannedRound {
   steps: ApprovalStepRow[];
   autoApproved: boolean;
@@ -36,9 +40,11 @@ export interface PlannedRound {
 export async function planRoute(
   deps: ServiceDeps,
   tx: Transaction | undefined,
-  order: OrderRow,
-  lines: OrderLineRow[],
+  order: RouteOrder,
+  lines: RouteLine[],
   known?: CustomerRow,
+  /** The customer's open receivables when the caller already knows them (a batch of new orders). */
+  knownOpenReceivablesFen?: number,
 ): Promise<{ route: ApprovalRoute; approverIds: number[][] }> {
   const m = deps.db.models;
   const customer = known?.id === order.customerId ? known : await m.Customer.findByPk(order.customerId, { transaction: tx });
@@ -55,7 +61,8 @@ export async function planRoute(
     })),
     customer: { level: customer.level, creditLimitFen: customer.creditLimitFen },
     // Without a credit limit there is nothing to exceed: skip the sum over the customer's open orders.
-    openReceivablesFen: customer.creditLimitFen === null ? 0 : await openReceivablesFen(deps, tx, customer.id, order.id),
+    openReceivablesFen:
+      customer.creditLimitFen === null ? 0 : (knownOpenReceivablesFen ?? (await openReceivablesFen(deps, tx, customer.id, order.id))),
   });
   const approverIds: number[][] = [];
   for (const planned of route.steps) approverIds.push(await resolveApprovers(deps, tx, planned.approvers, order));
@@ -80,33 +87,31 @@ export async function startApprovalRound(
   order.autoApproved = route.autoApproved;
   if (route.autoApproved) return { steps: [], autoApproved: true };
 
-  const at = deps.now();
   const steps: ApprovalStepRow[] = [];
-  for (const [i, planned] of route.steps.entries()) {
-    const approverIds = resolved[i];
-    steps.push(
-      await m.ApprovalStep.create(
-        {
-          orderId: order.id,
-          round,
-          stepNo: planned.stepNo,
-          label: planned.label,
-          mode: planned.mode,
-          approverIds,
-          reasons: planned.reasons,
-          status: i === 0 ? "pending" : "waiting",
-          activatedAt: i === 0 ? at : null,
-          decidedAt: null,
-        },
-        { transaction: tx },
-      ),
-    );
+  for (const row of stepRows(route, resolved, order.id, round, deps.now())) {
+    steps.push(await m.ApprovalStep.create(row, { transaction: tx }));
   }
   return { steps, autoApproved: false };
 }
 
+/** The new round's step rows: the first pending, the rest waiting. */
+export function stepRows(route: ApprovalRoute, approverIds: number[][], orderId: number, round: number, at: Date): CreationAttributes<ApprovalStepRow>[] {
+  return route.steps.map((planned, i) => ({
+    orderId,
+    round,
+    stepNo: planned.stepNo,
+    label: planned.label,
+    mode: planned.mode,
+    approverIds: approverIds[i],
+    reasons: planned.reasons,
+    status: i === 0 ? "pending" : "waiting",
+    activatedAt: i === 0 ? at : null,
+    decidedAt: null,
+  }));
+}
+
 /** Turns "the rep's manager" or "finance" into user ids; an order with nobody to approve it is refused. */
-async function resolveApprovers(deps: ServiceDeps, tx: Transaction | undefined, spec: ApproverSpec, order: OrderRow): Promise<number[]> {
+async function resolveApprovers(deps: ServiceDeps, tx: Transaction | undefined, spec: ApproverSpec, order: RouteOrder): Promise<number[]> {
   const m = deps.db.models;
   let ids: number[] = [];
   if (spec.type === "manager") {

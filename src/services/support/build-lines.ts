@@ -1,6 +1,7 @@
 import { Op, type Transaction } from "sequelize";
 import { DomainError } from "../../domain/errors";
 import type { CustomerRow } from "../../db/models/customers";
+import type { ProductRow } from "../../db/models/products";
 import type { ServiceDeps } from "../deps";
 
 export interface LineInput {
@@ -31,22 +32,42 @@ export interface NewLine {
 
 /** Looks up each line's product and snapshots its name and prices; 422 naming the first bad line. */
 export async function buildLines(deps: ServiceDeps, inputs: LineInput[], tx?: Transaction): Promise<{ lines: NewLine[]; totalFen: number }> {
+  checkLineCount(inputs);
+  return linesFrom(await fetchProducts(deps, [inputs], tx), inputs);
+}
+
+/** The products every one of these orders names, in one query (a batch of orders shares it). */
+export async function fetchProducts(deps: ServiceDeps, orders: LineInput[][], tx?: Transaction): Promise<ProductIndex> {
+  const skus = [...new Set(orders.flatMap((lines) => lines.flatMap((l) => (l.sku ? [l.sku] : []))))];
+  const ids = [...new Set(orders.flatMap((lines) => lines.flatMap((l) => (l.productId ? [l.productId] : []))))];
+  const products =
+    skus.length || ids.length
+      ? await deps.db.models.Product.findAll({
+          where: { [Op.or]: [{ sku: { [Op.in]: skus } }, { id: { [Op.in]: ids } }] },
+          transaction: tx,
+        })
+      : [];
+  return { bySku: new Map(products.map((p) => [p.sku.toUpperCase(), p])), byId: new Map(products.map((p) => [p.id, p])) };
+}
+
+export interface ProductIndex {
+  bySku: Map<string, ProductRow>;
+  byId: Map<number, ProductRow>;
+}
+
+export function checkLineCount(inputs: LineInput[]): void {
   if (inputs.length === 0) throw new DomainError("validation_failed", "an order needs at least one line", { path: "lines" });
   if (inputs.length > MAX_LINES) {
     throw new DomainError("validation_failed", `an order has at most ${MAX_LINES} lines`, { path: "lines" });
   }
-  const skus = inputs.flatMap((l) => (l.sku ? [l.sku] : []));
-  const ids = inputs.flatMap((l) => (l.productId ? [l.productId] : []));
-  const products = await deps.db.models.Product.findAll({
-    where: { [Op.or]: [{ sku: { [Op.in]: skus } }, { id: { [Op.in]: ids } }] },
-    transaction: tx,
-  });
-  const bySku = new Map(products.map((p) => [p.sku.toUpperCase(), p]));
-  const byId = new Map(products.map((p) => [p.id, p]));
+}
 
+/** The order's lines from products already fetched; 422 naming the first bad line. */
+export function linesFrom(products: ProductIndex, inputs: LineInput[]): { lines: NewLine[]; totalFen: number } {
+  checkLineCount(inputs);
   let totalFen = 0;
   const lines = inputs.map((input, i) => {
-    const product = input.productId ? byId.get(input.productId) : bySku.get((input.sku ?? "").toUpperCase());
+    const product = input.productId ? products.byId.get(input.productId) : products.bySku.get((input.sku ?? "").toUpperCase());
     const field = input.productId ? "productId" : "sku";
     if (!product || !product.active) {
       throw new DomainError("validation_failed", `unknown product ${input.sku ?? input.productId}`, {

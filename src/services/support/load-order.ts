@@ -1,7 +1,10 @@
 import { Op, type Transaction } from "sequelize";
 import { DomainError } from "../../domain/errors";
-import { customerNoticeModel } from "../../db/models/customers";
-import type { OrderRow } from "../../db/models/orders";
+import { customerNoticeModel, type CustomerNoticeRow, type CustomerRow } from "../../db/models/customers";
+import type { OrderLineRow, OrderRow } from "../../db/models/orders";
+import type { ApprovalDecisionRow, ApprovalStepRow } from "../../db/models/approvals";
+import type { PaymentRow, ShipmentLineRow, ShipmentRow } from "../../db/models/fulfilment";
+import type { UserRow } from "../../db/models/users";
 import type { OrderView, ApprovalStepView } from "../../domain/order-view";
 import type { ServiceDeps } from "../deps";
 
@@ -24,23 +27,44 @@ export async function findOrderId(deps: ServiceDeps, ref: string | number): Prom
 
 /** The full read model: lines, the current approval round, shipments and payments. */
 export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Transaction): Promise<OrderView> {
+  const [view] = await loadOrderViews(deps, [orderId], tx);
+  return view;
+}
+
+const SHIPPED = ["partially_shipped", "shipped", "delivered", "completed"];
+
+/** Several orders' read models with one query per table, in the order of `orderIds`. */
+export async function loadOrderViews(deps: ServiceDeps, orderIds: number[], tx?: Transaction): Promise<OrderView[]> {
   const m = deps.db.models;
-  const order = await m.Order.findByPk(orderId, { transaction: tx });
-  if (!order) throw new DomainError("not_found", `order ${orderId} not found`, { orderId });
-  // Skip what the order cannot have yet (no steps before a submit, no parcels before shipping, no
+  const ids = [...new Set(orderIds)];
+  const orders = ids.length ? await m.Order.findAll({ where: { id: { [Op.in]: ids } }, transaction: tx }) : [];
+  const byId = new Map(orders.map((o) => [o.id, o]));
+  const missing = orderIds.find((id) => !byId.has(id));
+  if (missing !== undefined) throw new DomainError("not_found", `order ${missing} not found`, { orderId: missing });
+  // Skip what the orders cannot have yet (no steps before a submit, no parcels before shipping, no
   // payments while nothing is paid): most views are of young orders, and this is on every response.
-  const shipped = ["partially_shipped", "shipped", "delivered", "completed"].includes(order.status);
-  const [customer, rep, lines, steps, shipments, payments, notices] = await Promise.all([
-    m.Customer.findByPk(order.customerId, { transaction: tx }),
-    order.salesRepId ? m.User.findByPk(order.salesRepId, { transaction: tx }) : null,
-    m.OrderLine.findAll({ where: { orderId }, order: [["lineNo", "ASC"]], transaction: tx }),
-    order.approvalRound > 0
-      ? m.ApprovalStep.findAll({ where: { orderId, round: order.approvalRound }, order: [["stepNo", "ASC"]], transaction: tx })
+  const submitted = orders.filter((o) => o.approvalRound > 0);
+  const shippedIds = orders.filter((o) => SHIPPED.includes(o.status)).map((o) => o.id);
+  const paidIds = orders.filter((o) => o.paidFen > 0).map((o) => o.id);
+  const customerIds = [...new Set(orders.map((o) => o.customerId))];
+  const repIds = [...new Set(orders.flatMap((o) => (o.salesRepId ? [o.salesRepId] : [])))];
+  const [customers, reps, lines, steps, shipments, payments, notices] = await Promise.all([
+    m.Customer.findAll({ where: { id: { [Op.in]: customerIds } }, transaction: tx }),
+    repIds.length ? m.User.findAll({ where: { id: { [Op.in]: repIds } }, transaction: tx }) : [],
+    m.OrderLine.findAll({ where: { orderId: { [Op.in]: ids } }, order: [["lineNo", "ASC"]], transaction: tx }),
+    submitted.length
+      ? m.ApprovalStep.findAll({
+          where: { [Op.or]: submitted.map((o) => ({ orderId: o.id, round: o.approvalRound })) },
+          order: [["stepNo", "ASC"]],
+          transaction: tx,
+        })
       : [],
-    shipped ? m.Shipment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
-    order.paidFen > 0 ? m.Payment.findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
+    shippedIds.length ? m.Shipment.findAll({ where: { orderId: { [Op.in]: shippedIds } }, order: [["id", "ASC"]], transaction: tx }) : [],
+    paidIds.length ? m.Payment.findAll({ where: { orderId: { [Op.in]: paidIds } }, order: [["id", "ASC"]], transaction: tx }) : [],
     // Customer notices are shipment notices so far: none before the order ships.
-    shipped ? customerNoticeModel(deps.db.sequelize).findAll({ where: { orderId }, order: [["id", "ASC"]], transaction: tx }) : [],
+    shippedIds.length
+      ? customerNoticeModel(deps.db.sequelize).findAll({ where: { orderId: { [Op.in]: shippedIds } }, order: [["id", "ASC"]], transaction: tx })
+      : [],
   ]);
   const stepIds = steps.map((s) => s.id);
   const shipmentIds = shipments.map((s) => s.id);
@@ -50,9 +74,56 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
   ]);
   const userIds = [...new Set([...steps.flatMap((s) => s.approverIds), ...decisions.map((d) => d.approverId)])];
   const users = userIds.length ? await m.User.findAll({ where: { id: { [Op.in]: userIds } }, attributes: ["id", "name"], transaction: tx }) : [];
-  const nameOf = new Map(users.map((u) => [u.id, u.name]));
-  const lineById = new Map(lines.map((l) => [l.id, l]));
+  const related: Related = {
+    customers: new Map(customers.map((c) => [c.id, c])),
+    reps: new Map(reps.map((r) => [r.id, r])),
+    lines: groupBy(lines, (l) => l.orderId),
+    steps: groupBy(steps, (s) => s.orderId),
+    shipments: groupBy(shipments, (s) => s.orderId),
+    payments: groupBy(payments, (p) => p.orderId),
+    notices: groupBy(notices, (n) => n.orderId),
+    decisions: groupBy(decisions, (d) => d.stepId),
+    shipmentLines: groupBy(shipmentLines, (sl) => sl.shipmentId),
+    nameOf: new Map(users.map((u) => [u.id, u.name])),
+  };
+  return orderIds.map((id) => toView(byId.get(id)!, related));
+}
 
+function groupBy<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = out.get(k);
+    if (list) list.push(row);
+    else out.set(k, [row]);
+  }
+  return out;
+}
+
+interface Related {
+  customers: Map<number, CustomerRow>;
+  reps: Map<number, UserRow>;
+  lines: Map<number, OrderLineRow[]>;
+  steps: Map<number, ApprovalStepRow[]>;
+  shipments: Map<number, ShipmentRow[]>;
+  payments: Map<number, PaymentRow[]>;
+  notices: Map<number, CustomerNoticeRow[]>;
+  decisions: Map<number, ApprovalDecisionRow[]>;
+  shipmentLines: Map<number, ShipmentLineRow[]>;
+  nameOf: Map<number, string>;
+}
+
+function toView(order: OrderRow, r: Related): OrderView {
+  const shipped = SHIPPED.includes(order.status);
+  const customer = r.customers.get(order.customerId);
+  const rep = order.salesRepId ? r.reps.get(order.salesRepId) : undefined;
+  const lines = r.lines.get(order.id) ?? [];
+  const steps = r.steps.get(order.id) ?? [];
+  const shipments = r.shipments.get(order.id) ?? [];
+  const payments = r.payments.get(order.id) ?? [];
+  const notices = r.notices.get(order.id) ?? [];
+  const nameOf = r.nameOf;
+  const lineById = new Map(lines.map((l) => [l.id, l]));
   const stepViews: ApprovalStepView[] = steps.map((s) => ({
     id: s.id,
     stepNo: s.stepNo,
@@ -61,9 +132,7 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
     status: s.status,
     approvers: s.approverIds.map((id) => ({ id, name: nameOf.get(id) ?? `#${id}` })),
     reasons: s.reasons ?? [],
-    decisions: decisions
-      .filter((d) => d.stepId === s.id)
-      .map((d) => ({
+    decisions: (r.decisions.get(s.id) ?? []).map((d) => ({
         approverId: d.approverId,
         approverName: nameOf.get(d.approverId) ?? `#${d.approverId}`,
         decision: d.decision,
@@ -115,9 +184,7 @@ export async function loadOrderView(deps: ServiceDeps, orderId: number, tx?: Tra
       carrier: s.carrier,
       trackingNo: s.trackingNo,
       shippedAt: iso(s.shippedAt)!,
-      lines: shipmentLines
-        .filter((sl) => sl.shipmentId === s.id)
-        .map((sl) => {
+      lines: (r.shipmentLines.get(s.id) ?? []).map((sl) => {
           const line = lineById.get(sl.orderLineId);
           return { orderLineId: sl.orderLineId, sku: line?.sku ?? "?", name: line?.name ?? "?", qty: sl.qty };
         }),

@@ -35,8 +35,12 @@ export async function reserveStock(deps: ServiceDeps, tx: Transaction, needs: St
   }
   if (short.length === 0) return;
   const levels = await StockLevel.findAll({ where: { productId: { [Op.in]: short.map((s) => s.productId) } }, transaction: tx });
-  const available = new Map(levels.map((l) => [l.productId, l.onHand - l.reserved]));
-  throw new DomainError("insufficient_stock", `not enough stock for ${short.map((s) => s.sku).join(", ")}`, {
+  throw insufficientStock(short, new Map(levels.map((l) => [l.productId, l.onHand - l.reserved])));
+}
+
+/** 409 listing every short sku with what was asked for and what is left. */
+function insufficientStock(short: StockNeed[], available: Map<number, number>): DomainError {
+  return new DomainError("insufficient_stock", `not enough stock for ${short.map((s) => s.sku).join(", ")}`, {
     items: short.map((s) => ({ sku: s.sku, requested: s.qty, available: Math.max(0, available.get(s.productId) ?? 0) })),
   });
 }
@@ -68,4 +72,31 @@ export async function takeShippedStock(deps: ServiceDeps, tx: Transaction, needs
       });
     }
   }
+}
+
+/**
+ * What each product has available (on hand minus reserved) as last committed, without locking: a batch
+ * decides with it which of its orders fit, and the guarded UPDATE of reserveStock still has the last
+ * word, so a concurrent reservation in between can fail the batch but never oversell.
+ * A product without a stock row has nothing available.
+ */
+export async function readAvailable(deps: ServiceDeps, productIds: number[]): Promise<Map<number, number>> {
+  const ids = [...new Set(productIds)];
+  const levels = ids.length
+    ? await deps.db.models.StockLevel.findAll({ where: { productId: { [Op.in]: ids } }, attributes: ["productId", "onHand", "reserved"] })
+    : [];
+  const available = new Map(ids.map((id) => [id, 0]));
+  for (const l of levels) available.set(l.productId, l.onHand - l.reserved);
+  return available;
+}
+
+/** The same shortfall error a single reservation gives, from availability already read. */
+export function shortfall(needs: StockNeed[], available: Map<number, number>): DomainError | null {
+  const short = byProduct(needs).filter((n) => n.qty > (available.get(n.productId) ?? 0));
+  return short.length === 0 ? null : insufficientStock(short, available);
+}
+
+/** Takes `needs` off availability already read (the batch's running view of the locked rows). */
+export function takeFrom(available: Map<number, number>, needs: StockNeed[]): void {
+  for (const n of byProduct(needs)) available.set(n.productId, (available.get(n.productId) ?? 0) - n.qty);
 }
