@@ -31,7 +31,7 @@ export function createDb(opts: { url: string; poolMax: number; logSql: boolean; 
   const buffers = new WeakMap<Transaction, WriteBuffer>();
   // Every transaction gets a write buffer, flushed before it commits.
   const buffered = <T>(fn: (tx: Transaction) => Promise<T>) => async (tx: Transaction) => {
-    const buffer = createWriteBuffer(models, tx);
+    const buffer = createWriteBuffer({ sequelize, dialect }, tx);
     buffers.set(tx, buffer);
     const result = await fn(tx);
     await buffer.flush();

@@ -1,5 +1,6 @@
-import type { ModelAttributeColumnOptions, QueryOptions, Transaction } from "sequelize";
-import type { Models } from "./models";
+import type { Sequelize, Transaction } from "sequelize";
+import { insertRows } from "./insert-rows";
+import type { Dialect } from "./sequelize";
 
 export interface AuditInsert {
   entity: string;
@@ -31,14 +32,9 @@ export interface WriteBuffer {
   flush(): Promise<void>;
 }
 
-/** The model's column definitions keyed by column name, so values are escaped as the model would. */
-function columnsOf(model: object): Record<string, ModelAttributeColumnOptions> {
-  return (model as { fieldRawAttributesMap: Record<string, ModelAttributeColumnOptions> }).fieldRawAttributesMap;
-}
-
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
 
-export function createWriteBuffer(models: Models, tx: Transaction): WriteBuffer {
+export function createWriteBuffer(db: { sequelize: Sequelize; dialect: Dialect }, tx: Transaction): WriteBuffer {
   let audits: AuditInsert[] = [];
   let outbox: OutboxInsert[] = [];
   return {
@@ -48,43 +44,38 @@ export function createWriteBuffer(models: Models, tx: Transaction): WriteBuffer 
       const [a, o] = [audits, outbox];
       audits = [];
       outbox = [];
-      // Plain rows through the query interface: these tables are append-only logs, and building a model
-      // instance per row was most of the cost of a busy transaction. Columns are typed by the models.
-      const qi = models.AuditEvent.sequelize!.getQueryInterface();
-      if (a.length) {
-        await qi.bulkInsert(
-          "audit_events",
-          a.map((r) => ({
-            entity: r.entity,
-            entity_id: r.entityId,
-            action: r.action,
-            actor: r.actor,
-            at: r.at,
-            before: json(r.before),
-            after: json(r.after),
-            reason: r.reason,
-          })),
-          { transaction: tx },
-          columnsOf(models.AuditEvent),
-        );
-      }
+      // Plain rows, no model instance each: these tables are append-only logs written on every change.
+      await insertRows(
+        db,
+        tx,
+        "audit_events",
+        a.map((r) => ({
+          entity: r.entity,
+          entity_id: r.entityId,
+          action: r.action,
+          actor: r.actor,
+          at: r.at,
+          before: json(r.before),
+          after: json(r.after),
+          reason: r.reason,
+        })),
+      );
       // The dedupe key is unique: a message already written (a retried call) is skipped, not an error.
-      if (o.length) {
-        await qi.bulkInsert(
-          "outbox",
-          o.map((r) => ({
-            topic: r.topic,
-            payload: JSON.stringify(r.payload),
-            dedupe_key: r.dedupeKey,
-            status: "pending",
-            attempts: 0,
-            next_attempt_at: r.nextAttemptAt,
-            created_at: r.createdAt,
-          })),
-          { transaction: tx, ignoreDuplicates: true } as QueryOptions,
-          columnsOf(models.Outbox),
-        );
-      }
+      await insertRows(
+        db,
+        tx,
+        "outbox",
+        o.map((r) => ({
+          topic: r.topic,
+          payload: JSON.stringify(r.payload),
+          dedupe_key: r.dedupeKey,
+          status: "pending",
+          attempts: 0,
+          next_attempt_at: r.nextAttemptAt,
+          created_at: r.createdAt,
+        })),
+        { ignoreDuplicates: true },
+      );
     },
   };
 }

@@ -1,12 +1,14 @@
 import { Op, QueryTypes, type CreationAttributes, type Transaction } from "sequelize";
 import { DomainError } from "../domain/errors";
-import { RECEIVABLE_STATUSES } from "../domain/order-state";
+import { RECEIVABLE_STATUSES, transition, type OrderStatus } from "../domain/order-state";
+import type { ApprovalRoute } from "../domain/approval-rules";
 import { assertMayPerform } from "../domain/permissions";
 import type { Actor } from "../domain/roles";
 import type { OrderSource, OrderView } from "../domain/order-view";
 import type { CustomerRow } from "../db/models/customers";
 import type { OrderRow } from "../db/models/orders";
 import { isUniqueViolation } from "../db/sequelize";
+import { insertRows, type Cell } from "../db/insert-rows";
 import type { ServiceDeps } from "./deps";
 import { planRoute, stepRows, type PlannedRound } from "./support/approval-round";
 import { recordAudit } from "./support/audit";
@@ -208,15 +210,28 @@ async function writeOrders(
   }
   if (accepted.length === 0) return [];
 
-  await m.Order.bulkCreate(accepted.map(draftRow), { transaction: tx });
-  const saved = await m.Order.findAll({ where: { orderNo: { [Op.in]: accepted.map((a) => a.orderNo) } }, transaction: tx });
-  const byNo = new Map(saved.map((o) => [o.orderNo, o]));
-  const orders = accepted.map((a) => byNo.get(a.orderNo)!);
-  await m.OrderLine.bulkCreate(
-    accepted.flatMap((a, i) => a.lines.map((l) => ({ ...l, orderId: orders[i].id }))),
-    { transaction: tx },
-  );
+  // Each order is written once, already in the state its moves below take it to.
   const at = deps.now();
+  const finals = accepted.map((a) => submitOutcome(a.plan?.route ?? null, at));
+  await insertRows(deps.db, tx, "orders", accepted.map((a, i) => orderColumns(a, finals[i], at)));
+  const ids = await deps.db.sequelize.query<{ id: number; orderNo: string }>(
+    `SELECT id, order_no AS orderNo FROM orders WHERE order_no IN (${accepted.map(() => "?").join(",")})`,
+    { replacements: accepted.map((a) => a.orderNo), type: QueryTypes.SELECT, transaction: tx },
+  );
+  const idOf = new Map(ids.map((r) => [r.orderNo, Number(r.id)]));
+  // The orders as drafts, for the moves to take through the same steps a single submit does.
+  const orders = accepted.map((a) =>
+    m.Order.build(
+      { ...draftRow(a), id: idOf.get(a.orderNo)!, paidFen: 0, approvalRound: 0, autoApproved: false, version: 1, createdAt: at, updatedAt: at },
+      { isNewRecord: false },
+    ),
+  );
+  await insertRows(
+    deps.db,
+    tx,
+    "order_lines",
+    accepted.flatMap((a, i) => a.lines.map((l) => lineColumns(orders[i].id, l))),
+  );
   const stepsToWrite = accepted.flatMap((a, i) =>
     a.plan && !a.plan.route.autoApproved ? stepRows(a.plan.route, a.plan.approverIds, orders[i].id, 1, at) : [],
   );
@@ -240,25 +255,86 @@ async function writeOrders(
     order.autoApproved = a.plan.route.autoApproved;
     const round: PlannedRound = { autoApproved: a.plan.route.autoApproved, steps: steps.filter((s) => s.orderId === order.id) };
     await recordSubmitMoves(deps, tx, order, a.actor, round, { at, saved: true });
+    // The row was written with the moves' outcome worked out beforehand; the moves must agree.
+    if (order.status !== finals[i].status || order.version !== finals[i].version) {
+      throw new Error(`order ${order.orderNo}: written as ${finals[i].status} v${finals[i].version}, moved to ${order.status} v${order.version}`);
+    }
   }
-  await saveMoved(deps, tx, orders.filter((_, i) => accepted[i].plan));
   // Everything else is written before the stock rows are locked, so the hot lock is held only to commit.
   await deps.db.buffer(tx)?.flush();
   await reserveStock(deps, tx, accepted.flatMap((a) => (a.plan ? a.needs : [])));
   return accepted.map((a, i) => ({ index: a.index, orderId: orders[i].id }));
 }
 
-/** The fields the submit moves changed, for every submitted order of the batch in one statement. */
-async function saveMoved(deps: ServiceDeps, tx: Transaction, orders: OrderRow[]): Promise<void> {
-  if (orders.length === 0) return;
-  const fields = ["status", "version", "submittedAt", "approvedAt", "approvalRound", "autoApproved", "approvalReasons", "updatedAt"] as const;
-  await deps.db.models.Order.bulkCreate(
-    orders.map((o) => ({ ...o.get({ plain: true }), updatedAt: deps.now() })),
-    { transaction: tx, updateOnDuplicate: [...fields], conflictAttributes: ["id"] },
-  );
+/** Where a new order's submit leaves it: approved outright, or waiting for its first step. */
+function submitOutcome(route: ApprovalRoute | null, at: Date) {
+  if (!route) return { status: "draft" as OrderStatus, version: 1, submittedAt: null, approvedAt: null, approvalRound: 0, autoApproved: false, approvalReasons: null };
+  const submitted = transition("draft", "submit");
+  return {
+    status: route.autoApproved ? transition(submitted, "approve") : submitted,
+    version: route.autoApproved ? 3 : 2,
+    submittedAt: at,
+    approvedAt: route.autoApproved ? at : null,
+    approvalRound: 1,
+    autoApproved: route.autoApproved,
+    approvalReasons: route.reasons,
+  };
 }
 
-function draftRow(p: Prepared): CreationAttributes<OrderRow> {
+function orderColumns(p: Prepared, final: ReturnType<typeof submitOutcome>, at: Date): Record<string, Cell> {
+  const d = draftRow(p);
+  return {
+    order_no: d.orderNo,
+    customer_id: d.customerId,
+    sales_rep_id: d.salesRepId,
+    status: final.status,
+    total_fen: d.totalFen,
+    paid_fen: 0,
+    payment_terms_days: d.paymentTermsDays,
+    due_at: null,
+    ship_to_name: d.shipToName,
+    ship_to_phone: d.shipToPhone,
+    ship_to_address: d.shipToAddress,
+    note: d.note,
+    source: d.source,
+    idempotency_key: d.idempotencyKey,
+    approval_round: final.approvalRound,
+    auto_approved: final.autoApproved,
+    approval_reasons: final.approvalReasons ? JSON.stringify(final.approvalReasons) : null,
+    version: final.version,
+    created_by: d.createdBy,
+    submitted_at: final.submittedAt,
+    approved_at: final.approvedAt,
+    shipped_at: null,
+    delivered_at: null,
+    completed_at: null,
+    cancelled_at: null,
+    cancel_reason: null,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+function lineColumns(orderId: number, l: NewLine): Record<string, Cell> {
+  return {
+    order_id: orderId,
+    line_no: l.lineNo,
+    product_id: l.productId,
+    sku: l.sku,
+    name: l.name,
+    unit: l.unit,
+    category: l.category,
+    list_price_fen: l.listPriceFen,
+    floor_price_fen: l.floorPriceFen,
+    unit_price_fen: l.unitPriceFen,
+    qty: l.qty,
+    line_total_fen: l.lineTotalFen,
+    picked_qty: 0,
+    shipped_qty: 0,
+  };
+}
+
+function draftRow(p: Prepared): CreationAttributes<OrderRow> & { orderNo: string } {
   return {
     orderNo: p.orderNo,
     customerId: p.customer.id,
