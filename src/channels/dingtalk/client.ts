@@ -45,8 +45,8 @@ export interface DingtalkClientDeps {
 // Old-API token refusals: 40014 invalid, 42001 expired (dingtalk.md 3, unconfirmed for DingTalk), 88 and
 // 40001 are reported for bad tokens too. Any errmsg naming an invalid/expired token counts as well.
 const OAPI_TOKEN_CODES = new Set([40014, 42001, 40001, 88]);
-// Busy and flow control on old APIs (unconfirmed codes): try again later.
-const OAPI_BUSY_CODES = new Set([-1, 90002, 90005, 90006, 90018]);
+// Busy and flow control on old APIs (unconfirmed codes), and 130101 "sent too fast" from a custom robot: later.
+const OAPI_BUSY_CODES = new Set([-1, 90002, 90005, 90006, 90018, 130101]);
 const TOKEN_WORDS = /token/i;
 const INVALID_WORDS = /invalid|expired|illegal|无效|过期/i;
 const THROTTLE_WORDS = /qps|throttl|ratelimit|rate limit|flowcontrol|flow control|限流|频率/i;
