@@ -23,6 +23,10 @@ import { wecomOAuthRoutes } from "./channels/wecom/oauth";
 import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
 import { createWecomDirectory } from "./channels/wecom/roles";
 import { refreshWecomUsers } from "./channels/wecom/refresh";
+import { createDingtalkChannel, createDingtalkClient, createDingtalkDirectory, createDingtalkStream, type DingtalkStream } from "./channels/dingtalk";
+import { dingtalkH5Routes } from "./channels/dingtalk/h5";
+import { dingtalkActionRoutes } from "./channels/dingtalk/actions";
+import { createFirstContact, refreshDingtalkUsers } from "./channels/dingtalk/refresh";
 import { createSessions, type Sessions } from "./http/session";
 import { startJobs, type Job, type JobRunner } from "./jobs/runner";
 import { createInboundPipeline, type InboundPipeline } from "./bot/inbound";
@@ -53,6 +57,8 @@ export interface App {
   dispatcher: Dispatcher;
   /** Signed-cookie sessions of the WeCom H5 pages and the mini-app. */
   sessions: Sessions;
+  /** The DingTalk Stream connection when DingTalk is on; startBackground connects it. */
+  dingtalkStream: DingtalkStream | null;
   /** Scheduled work; null until startBackground. */
   jobs: JobRunner | null;
   /** Applies migrations and, on an empty database with seeding on, loads the demo company. */
@@ -96,15 +102,35 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const wecom = wecomConfig
     ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl })
     : null;
-  const channelList: ChatChannel[] = [...(simulator ? [simulator] : []), ...(wecom ? [wecom] : [])];
+  const dingtalkConfig = config.dingtalk;
+  const dingtalkParts = dingtalkConfig
+    ? (() => {
+        const dtLog = log.child({ module: "dingtalk" });
+        const client = createDingtalkClient(dingtalkConfig, { cache, log: dtLog, now: deps.now });
+        const directory = createDingtalkDirectory(dingtalkConfig, { client, cache });
+        const channel = createDingtalkChannel(dingtalkConfig, { cache, log: dtLog, now: deps.now, publicUrl: config.publicUrl, client, directory });
+        return { config: dingtalkConfig, client, directory, channel, log: dtLog };
+      })()
+    : null;
+  const channelList: ChatChannel[] = [...(simulator ? [simulator] : []), ...(wecom ? [wecom] : []), ...(dingtalkParts ? [dingtalkParts.channel] : [])];
   const channels = createChannelRegistry(channelList);
 
   const bot = createBot({ services, serviceDeps: deps, channels, log: log.child({ module: "bot" }), now: deps.now });
   const inbound = createInboundPipeline({ db, cache, log: log.child({ module: "inbound" }), now: deps.now, handle: (event) => bot.handle(event) });
 
+  const dingtalkStream = dingtalkParts
+    ? createDingtalkStream(dingtalkParts.config, {
+        inbound,
+        cache,
+        log: dingtalkParts.log.child({ part: "stream" }),
+        firstContact: createFirstContact({ serviceDeps: deps, directory: dingtalkParts.directory, log: dingtalkParts.log }),
+      })
+    : null;
+
   const rates: Record<string, number> = {
     simulator: config.simulator.ratePerSec,
     ...(wecomConfig ? { wecom: wecomConfig.ratePerSec } : {}),
+    ...(dingtalkConfig ? { dingtalk: dingtalkConfig.ratePerSec } : {}),
   };
   const deliverers = createDeliverers({
     db,
@@ -128,6 +154,17 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     });
   }
 
+  if (dingtalkParts) {
+    // Name, manager, department and mapped roles follow the DingTalk directory, nightly.
+    jobList.push({
+      name: "dingtalk-users-refresh",
+      schedule: "45 3 * * *",
+      run: async () => ({
+        ...(await refreshDingtalkUsers({ serviceDeps: deps, directory: dingtalkParts.directory, log: log.child({ module: "dingtalk-refresh" }), budgetMs: 9 * 60_000 })),
+      }),
+    });
+  }
+
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const http = createHttpApp({ config, services, db, cache, log }, [
     ...(simulator
@@ -140,6 +177,12 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       ? [
           () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps }),
           () => wecomJssdkRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, now: deps.now }),
+        ]
+      : []),
+    ...(dingtalkParts
+      ? [
+          () => dingtalkH5Routes({ ...dingtalkParts, publicUrl: config.publicUrl, sessions, serviceDeps: deps, now: deps.now, viewsDir: projectPath("miniapp/views") }),
+          () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log }),
         ]
       : []),
   ]);
@@ -157,6 +200,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     inbound,
     dispatcher,
     sessions,
+    dingtalkStream,
     jobs: null,
     async prepare() {
       const applied = await migrate(db, log.child({ module: "migrate" }));
@@ -170,6 +214,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       const jobs = startJobs(jobList, { ctx: null, cache, log: log.child({ module: "jobs" }) });
       this.jobs = jobs;
       stoppers.push(async () => jobs.stop());
+      dingtalkStream?.start();
       if (config.outbox.enabled) {
         dispatcher.start();
         stoppers.push(() => dispatcher.stop());
@@ -181,6 +226,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       void inbound.recover(0).catch((err) => log.error({ err }, "inbound recovery failed"));
     },
     async close() {
+      // Frames stop before the inbound queue drains, so nothing new arrives while it does.
+      await dingtalkStream?.close();
       await inbound.drain();
       for (const stop of stoppers.splice(0)) await stop();
       for (const channel of channels.all()) await channel.close?.();

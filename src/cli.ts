@@ -113,6 +113,10 @@ const COMMANDS: Record<string, Command> = {
       if (managed.length) {
         process.stdout.write(`note: ${managed.join(", ")} follow WECOM_ROLE_MAP for WeCom users; the next directory refresh sets them from WeCom tags and departments\n`);
       }
+      const dingtalkManaged = platform === "dingtalk" ? [...new Set(app.config.dingtalk?.roleMap.map((r) => r.role) ?? [])] : [];
+      if (dingtalkManaged.length) {
+        process.stdout.write(`note: ${dingtalkManaged.join(", ")} follow DINGTALK_ROLE_MAP for DingTalk users; the next directory refresh sets them from DingTalk departments\n`);
+      }
     } else {
       throw new UsageError("users needs list [--platform <p>] | set-roles --platform <p> --user <id> --roles <r1,r2>");
     }

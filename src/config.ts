@@ -1,6 +1,9 @@
 import crypto from "node:crypto";
 import { z } from "zod";
 import { isRole, ROLES, type Role } from "./domain/roles";
+import { DingtalkEnv, toDingtalkConfig, type DingtalkConfig } from "./config-dingtalk";
+
+export type { DingtalkConfig } from "./config-dingtalk";
 
 /** A bad setting: main.ts prints the one line and exits 1. */
 export class ConfigError extends Error {
@@ -67,6 +70,7 @@ const Env = z.object({
   WECOM_RATE_PER_SEC: unsetIfEmpty(z.coerce.number().positive()),
   WECOM_CALLBACK_WINDOW_SEC: unsetIfEmpty(z.coerce.number().int().min(1).max(86400)),
   WECOM_ROLE_MAP: unsetIfEmpty(z.string()),
+  ...DingtalkEnv,
 });
 
 export type Env = z.infer<typeof Env>;
@@ -103,6 +107,8 @@ export interface Config {
   };
   /** The WeCom self-built app; null unless the core five WECOM_* settings are all set. */
   wecom: WecomConfig | null;
+  /** The DingTalk internal app + robot; null unless the core five DINGTALK_* settings are all set. */
+  dingtalk: DingtalkConfig | null;
 }
 
 export interface WecomConfig {
@@ -138,7 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     const [issue] = parsed.error.issues;
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
-  return deepFreeze({ ...toConfig(parsed.data), wecom: toWecomConfig(parsed.data) });
+  const fail = (message: string) => new ConfigError(message);
+  return deepFreeze({ ...toConfig(parsed.data), wecom: toWecomConfig(parsed.data), dingtalk: toDingtalkConfig(parsed.data, fail) });
 }
 
 const ROLE_RULE = /^(tag|dept):(\d{1,10})=(.*)$/;
@@ -194,7 +201,7 @@ function toWecomConfig(e: Env): WecomConfig | null {
   };
 }
 
-function toConfig(e: Env): Omit<Config, "wecom"> {
+function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk"> {
   const production = e.NODE_ENV === "production";
   const simulatorSetting = e.SIMULATOR_ENABLED;
   return {

@@ -17,6 +17,8 @@ export interface CustomerContact {
   name: string;
   /** The member who sends to this contact (a WeCom external contact's owner); `target` is then its id. */
   sender?: string;
+  /** A credential that goes with the target (a DingTalk custom robot's signing secret); never shown or logged. */
+  secret?: string;
 }
 
 /** What a platform answered for a sent message: its id, and what it needs to update a card later. */

@@ -21,7 +21,20 @@ export interface CustomerInput {
   /** A WeCom external contact and the member who owns it; usable only as a pair (wecom.md 7.2). */
   wecomExternalUserId?: string | null;
   wecomOwnerUserId?: string | null;
+  /** A DingTalk group: our robot's openConversationId, or a custom robot webhook (+ its signing secret). */
+  dingtalkConversationId?: string | null;
+  dingtalkWebhookUrl?: string | null;
+  dingtalkWebhookSecret?: string | null;
   active?: boolean;
+}
+
+/** Credentials are audited as "set", never as their value. */
+const SECRET_FIELDS = ["dingtalkWebhookUrl", "dingtalkWebhookSecret"] as const;
+function redacted<T extends Record<string, unknown> | undefined>(values: T): T {
+  if (!values) return values;
+  const out: Record<string, unknown> = { ...values };
+  for (const f of SECRET_FIELDS) if (out[f] !== undefined && out[f] !== null) out[f] = "(set)";
+  return out as T;
 }
 
 export type CustomerView = ReturnType<typeof presentCustomer>;
@@ -55,7 +68,7 @@ export async function upsertCustomers(deps: ServiceDeps, inputs: CustomerInput[]
         const changes = diff(row.get({ plain: true }) as unknown as Record<string, unknown>, fields as Record<string, unknown>);
         if (Object.keys(changes.after).length > 0) {
           await row.update(fields, { transaction: tx });
-          await recordAudit(deps, tx, { entity: "customer", entityId: row.id, action: "updated", actor, ...changes });
+          await recordAudit(deps, tx, { entity: "customer", entityId: row.id, action: "updated", actor, before: redacted(changes.before), after: redacted(changes.after) });
         }
         out.push(row);
       } else {
@@ -74,11 +87,14 @@ export async function upsertCustomers(deps: ServiceDeps, inputs: CustomerInput[]
             chatTarget: input.chatTarget ?? null,
             wecomExternalUserId: input.wecomExternalUserId ?? null,
             wecomOwnerUserId: input.wecomOwnerUserId ?? null,
+            dingtalkConversationId: input.dingtalkConversationId ?? null,
+            dingtalkWebhookUrl: input.dingtalkWebhookUrl ?? null,
+            dingtalkWebhookSecret: input.dingtalkWebhookSecret ?? null,
             active: input.active ?? true,
           },
           { transaction: tx },
         );
-        await recordAudit(deps, tx, { entity: "customer", entityId: created.id, action: "created", actor, after: input });
+        await recordAudit(deps, tx, { entity: "customer", entityId: created.id, action: "created", actor, after: redacted(input as unknown as Record<string, unknown>) });
         out.push(created);
       }
     }
@@ -103,6 +119,9 @@ export function presentCustomer(c: CustomerRow) {
     chatTarget: c.chatTarget,
     wecomExternalUserId: c.wecomExternalUserId ?? null,
     wecomOwnerUserId: c.wecomOwnerUserId ?? null,
+    dingtalkConversationId: c.dingtalkConversationId ?? null,
+    // The webhook's access_token and secret are credentials: shown only as whether they are set.
+    dingtalkWebhook: c.dingtalkWebhookUrl ? { set: true, signed: !!c.dingtalkWebhookSecret } : null,
     active: c.active,
   };
 }

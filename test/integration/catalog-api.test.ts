@@ -254,7 +254,7 @@ describe("catalog API", () => {
       const code = `CU-${tag()}`;
       const created = await put("/api/v1/customers", full(code));
       expect(created.status).toBe(200);
-      expect(created.body.items).toEqual([{ id: expect.any(Number), ...full(code), wecomExternalUserId: null, wecomOwnerUserId: null }]);
+      expect(created.body.items).toEqual([{ id: expect.any(Number), ...full(code), wecomExternalUserId: null, wecomOwnerUserId: null, dingtalkConversationId: null, dingtalkWebhook: null }]);
       const updated = await put("/api/v1/customers", { code, name: "华东医疗集团", creditLimitFen: null });
       expect(updated.body.items).toEqual([{ ...created.body.items[0], name: "华东医疗集团", creditLimitFen: null }]);
       const audit = await auditOf("customer", created.body.items[0].id);
@@ -287,6 +287,8 @@ describe("catalog API", () => {
           chatTarget: null,
           wecomExternalUserId: null,
           wecomOwnerUserId: null,
+          dingtalkConversationId: null,
+          dingtalkWebhook: null,
           active: true,
         },
       ]);

@@ -18,6 +18,10 @@ export interface CustomerRow extends Model<InferAttributes<CustomerRow>, InferCr
   /** A WeCom external contact (external_userid) and the member (userid) whose contact it is (wecom.md 7.2). */
   wecomExternalUserId: CreationOptional<string | null>;
   wecomOwnerUserId: CreationOptional<string | null>;
+  /** A DingTalk group our robot is in (openConversationId), or a group's custom robot and its signing secret (dingtalk.md 4). */
+  dingtalkConversationId: CreationOptional<string | null>;
+  dingtalkWebhookUrl: CreationOptional<string | null>;
+  dingtalkWebhookSecret: CreationOptional<string | null>;
   active: CreationOptional<boolean>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
@@ -41,6 +45,9 @@ export function defineCustomer(s: Sequelize): ModelStatic<CustomerRow> {
       chatTarget: str(512),
       wecomExternalUserId: str(64),
       wecomOwnerUserId: str(64),
+      dingtalkConversationId: str(128),
+      dingtalkWebhookUrl: str(512),
+      dingtalkWebhookSecret: str(128),
       active: bool(true),
       createdAt: date(false),
       updatedAt: date(false),

@@ -7,6 +7,14 @@ const fen = z.number().int().min(0).max(MAX_PRICE_FEN);
 // external_userid ("wm…"/"wo…" in practice; the prefix is not promised) is kept to 1–64 of [A-Za-z0-9_-].
 const wecomUserId = z.string().trim().regex(/^[A-Za-z0-9_@.-]{1,64}$/, "must be a WeCom userid: 1–64 letters, digits or _-@.");
 const wecomExternalUserId = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a WeCom external_userid: 1–64 letters, digits, _ or -");
+// DingTalk: an openConversationId ("cid…" in practice, base64-ish) and a custom robot webhook (dingtalk.md 4).
+const dingtalkConversationId = z.string().trim().regex(/^[A-Za-z0-9+/=_-]{1,128}$/, "must be a DingTalk openConversationId (1–128 letters, digits or +/=_-)");
+const dingtalkWebhookUrl = z
+  .string()
+  .trim()
+  .max(512)
+  .regex(/^https:\/\/[^\s]+\/robot\/send\?[^\s]*access_token=[^\s&]+/, "must be a custom robot webhook URL such as https://oapi.dingtalk.com/robot/send?access_token=…");
+const dingtalkWebhookSecret = z.string().trim().regex(/^SEC[A-Za-z0-9]{8,120}$/, "must be the robot's signing secret (SEC followed by letters and digits)");
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.union([item.transform((x) => [x]), z.array(item).min(1, "send at least one item").max(1000, "at most 1,000 items per call")]);
 
@@ -40,6 +48,10 @@ export const CustomerBody = z
     /** Reached through add_msg_template from the owner's account (wecom.md 7.2); both or neither. */
     wecomExternalUserId: wecomExternalUserId.nullable().optional(),
     wecomOwnerUserId: wecomUserId.nullable().optional(),
+    /** A DingTalk group: our robot in it, or the group's custom robot with its signing secret. */
+    dingtalkConversationId: dingtalkConversationId.nullable().optional(),
+    dingtalkWebhookUrl: dingtalkWebhookUrl.nullable().optional(),
+    dingtalkWebhookSecret: dingtalkWebhookSecret.nullable().optional(),
     active: z.boolean().optional(),
   })
   .strict();
