@@ -1,50 +1,19 @@
 import type { Logger } from "pino";
 import type { ServiceDeps } from "../../services/deps";
-import { findPlatformUser, listUsers, refreshPlatformUser } from "../../services/users";
-import { ChannelError } from "../channel";
+import { findPlatformUser, refreshPlatformUser } from "../../services/users";
+import { refreshDirectoryUsers, type RefreshSummary, type RefreshUsersDeps } from "../directory-refresh";
+import { DingtalkApiError } from "./client";
 import type { DingtalkDirectory } from "./directory";
 
-export type DingtalkRefreshSummary = {
-  checked: number;
-  updated: number;
-  deactivated: number;
-  unchanged: number;
-  skipped: number;
-  interrupted: boolean;
-};
+export type DingtalkRefreshSummary = RefreshSummary;
 
 /**
  * The daily job: re-reads every active DingTalk user (topapi/v2/user/get + DINGTALK_ROLE_MAP) and
  * updates name, department, manager and mapped roles; people gone from the directory are deactivated.
- * One member at a time; DingTalk asking us to slow down ends the run (the rest waits for tomorrow).
+ * DingTalk asking us to slow down ends the run; the next one resumes after the last member read.
  */
-export async function refreshDingtalkUsers(deps: { serviceDeps: ServiceDeps; directory: DingtalkDirectory; log: Logger; budgetMs?: number }): Promise<DingtalkRefreshSummary> {
-  const summary: DingtalkRefreshSummary = { checked: 0, updated: 0, deactivated: 0, unchanged: 0, skipped: 0, interrupted: false };
-  const stopAt = deps.budgetMs === undefined ? Infinity : Date.now() + deps.budgetMs;
-  for (const user of await listUsers(deps.serviceDeps, { platform: "dingtalk", active: true })) {
-    if (Date.now() >= stopAt) {
-      summary.interrupted = true;
-      break;
-    }
-    let record;
-    try {
-      record = await deps.directory.lookup(user.platformUserId);
-    } catch (err) {
-      if (!(err instanceof ChannelError)) throw err;
-      if (err.failure === "retry_later") {
-        summary.interrupted = true;
-        break;
-      }
-      summary.skipped++;
-      deps.log.warn({ platform: "dingtalk", userId: user.id }, "dingtalk user not readable, left as is");
-      continue;
-    }
-    summary.checked++;
-    const { outcome } = await refreshPlatformUser(deps.serviceDeps, record);
-    if (outcome === "updated" || outcome === "deactivated" || outcome === "unchanged") summary[outcome]++;
-  }
-  deps.log.info({ platform: "dingtalk", ...summary }, "dingtalk users refreshed");
-  return summary;
+export function refreshDingtalkUsers(deps: RefreshUsersDeps & { directory: DingtalkDirectory }): Promise<RefreshSummary> {
+  return refreshDirectoryUsers("dingtalk", deps, (err) => ({ code: err instanceof DingtalkApiError ? err.code : null }));
 }
 
 /**
