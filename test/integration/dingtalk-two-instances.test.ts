@@ -38,8 +38,11 @@ describe("DingTalk Stream with two instances", () => {
   it("stores and answers a frame both instances received exactly once", async () => {
     const id = gw.callback(TOPIC_ROBOT, robotText("twin", "帮助"));
     await gw.waitAck(id);
-    await gw.waitFor(() => gw.open === 2, "both still connected");
+    // The first ack may be the instance that found it a duplicate: wait until the other has handled it.
+    const handled = () => a.app.db.models.InboundEvent.count({ where: { platform: "dingtalk", status: "processed" } });
+    for (let i = 0; i < 100 && (await handled()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
     await Promise.all([a.app.inbound.drain(), b.app.inbound.drain()]);
+    expect(gw.open).toBe(2);
     const events = await a.app.db.models.InboundEvent.findAll({ where: { platform: "dingtalk" } });
     expect(events.filter((e) => (e.payload as { from?: string }).from === "twin")).toHaveLength(1);
     const twin = await a.app.db.models.User.findOne({ where: { platform: "dingtalk", platformUserId: "twin" } });
