@@ -1,5 +1,6 @@
 import { DWClient, type DWClientDownStream } from "./sdk";
 import type { Logger } from "pino";
+import WebSocketImpl from "ws";
 import type WebSocket from "ws";
 import type { InboundPipeline } from "../../bot/inbound";
 import type { Cache } from "../../cache/cache";
@@ -74,6 +75,44 @@ export function createDingtalkStream(config: DingtalkConfig, deps: DingtalkStrea
       if (!res.ok || typeof got.endpoint !== "string" || typeof got.ticket !== "string") throw new Error(`gateway open answered HTTP ${res.status}`);
       Reflect.set(this, "dw_url", `${got.endpoint}?ticket=${encodeURIComponent(got.ticket)}`);
       return this;
+    }
+
+    /**
+     * The SDK's own _connect/disconnect print to the console ("connect success", "ERROR", ...), which
+     * would break the JSON log stream; these open and close the socket the same way, with our logger.
+     * Frames still go through the SDK's onDownStream (protocol, acks, listeners).
+     */
+    override _connect(): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const url = Reflect.get(this, "dw_url") as string;
+        let ws: WebSocket;
+        try {
+          ws = new WebSocketImpl(url, { rejectUnauthorized: true });
+        } catch (err) {
+          return reject(err as Error);
+        }
+        Reflect.set(this, "socket", ws);
+        Reflect.set(this, "userDisconnect", false);
+        ws.on("open", () => {
+          this.connected = true;
+          resolve();
+        });
+        ws.on("message", (data: WebSocket.RawData) => this.onDownStream(data.toString()));
+        ws.on("close", () => {
+          this.connected = false;
+          this.registered = false;
+        });
+        ws.on("error", (err: Error) => {
+          log.warn({ platform: "dingtalk", err: err.message }, "stream socket error");
+          ws.terminate();
+          reject(err);
+        });
+      });
+    }
+
+    override disconnect(): void {
+      Reflect.set(this, "userDisconnect", true);
+      socket()?.close();
     }
 
     override onSystem(downstream: DWClientDownStream): void {
