@@ -2,11 +2,18 @@ import { Op } from "sequelize";
 import type { Logger } from "pino";
 import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
-import { isUniqueViolation } from "../db/sequelize";
 import type { InboundEvent } from "../channels/channel";
+import { createInboundWriter } from "./inbound-writer";
+import { createLaneWorker } from "./lane-worker";
 
 const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_ATTEMPTS = 3;
+/** Lanes (senders) handled at once when no callback is waiting for its answer. */
+const CONCURRENCY = 8;
+/** …and while callbacks are arriving: the bot trickles on, the answers come first. */
+const BUSY_CONCURRENCY = 1;
+/** "processed" marks are written together; a crash before one is written only means handling again. */
+const MARK_EVERY_MS = 50;
 
 export interface InboundPipeline {
   /**
@@ -20,65 +27,95 @@ export interface InboundPipeline {
   recover(olderThanMs?: number): Promise<number>;
 }
 
-export function createInboundPipeline(deps: {
-  db: Db;
-  cache: Cache;
-  log: Logger;
-  now: () => Date;
-  handle: (event: InboundEvent) => Promise<void>;
-}): InboundPipeline {
-  const m = deps.db.models;
-  // One queue per sender keeps a person's messages in the order they typed them.
-  const queues = new Map<string, Promise<void>>();
+export interface InboundOptions {
+  concurrency?: number;
+  busyConcurrency?: number;
+  maxBatch?: number;
+}
 
-  async function process(id: number, event: InboundEvent) {
+interface Job {
+  id: number;
+  event: InboundEvent;
+}
+
+export function createInboundPipeline(
+  deps: {
+    db: Db;
+    cache: Cache;
+    log: Logger;
+    now: () => Date;
+    handle: (event: InboundEvent) => Promise<void>;
+  },
+  opts: InboundOptions = {},
+): InboundPipeline {
+  const m = deps.db.models;
+  const writer = createInboundWriter(deps.db, { maxBatch: opts.maxBatch });
+  const concurrency = opts.concurrency ?? CONCURRENCY;
+  const busyConcurrency = opts.busyConcurrency ?? BUSY_CONCURRENCY;
+  let receiving = 0;
+  // Ids queued or running here: recover() must not hand the bot an event it already has.
+  const known = new Set<number>();
+  const marks = createMarks(deps, (ids) => ids.forEach((id) => known.delete(id)));
+
+  // One lane per sender keeps a person's messages in the order they typed them.
+  const worker = createLaneWorker<Job>({
+    concurrency: () => (receiving > 0 ? busyConcurrency : concurrency),
+    run: (job) => process(job),
+  });
+
+  async function process({ id, event }: Job) {
     try {
       await deps.handle(event);
-      await m.InboundEvent.update({ status: "processed", processedAt: deps.now() }, { where: { id } });
     } catch (err) {
-      const row = await m.InboundEvent.findByPk(id);
-      const attempts = (row?.attempts ?? 0) + 1;
-      deps.log.error({ err, platform: event.platform, key: event.key, attempts }, "inbound event failed");
-      await m.InboundEvent.update(
-        { status: attempts >= MAX_ATTEMPTS ? "failed" : "received", attempts, lastError: String((err as Error)?.message ?? err).slice(0, 2000) },
-        { where: { id } },
-      );
+      try {
+        const row = await m.InboundEvent.findByPk(id);
+        const attempts = (row?.attempts ?? 0) + 1;
+        deps.log.error({ err, platform: event.platform, key: event.key, attempts }, "inbound event failed");
+        await m.InboundEvent.update(
+          { status: attempts >= MAX_ATTEMPTS ? "failed" : "received", attempts, lastError: String((err as Error)?.message ?? err).slice(0, 2000) },
+          { where: { id } },
+        );
+      } finally {
+        known.delete(id); // recover() may hand it to the bot again
+      }
+      return;
     }
+    marks.add(id);
   }
 
   function schedule(id: number, event: InboundEvent) {
-    const lane = `${event.platform}:${event.from}`;
-    const next = (queues.get(lane) ?? Promise.resolve()).then(() => process(id, event));
-    queues.set(lane, next);
-    void next.finally(() => {
-      if (queues.get(lane) === next) queues.delete(lane);
-    });
+    if (known.has(id)) return;
+    known.add(id);
+    worker.push(`${event.platform}:${event.from}`, { id, event });
   }
 
   return {
     async receive(event) {
-      const first = await deps.cache.setIfAbsent(`inbound:${event.platform}:${event.key}`, "1", DEDUPE_TTL_MS);
-      if (!first) return { duplicate: true };
-      let id: number;
+      const cacheKey = `inbound:${event.platform}:${event.key}`;
+      receiving += 1;
       try {
-        const row = await m.InboundEvent.create({
-          platform: event.platform,
-          eventKey: event.key,
-          kind: event.kind,
-          payload: event as unknown as Record<string, unknown>,
-          receivedAt: deps.now(),
-        });
-        id = row.id;
-      } catch (err) {
-        if (isUniqueViolation(err)) return { duplicate: true };
-        await deps.cache.del(`inbound:${event.platform}:${event.key}`);
-        throw err;
+        const first = await deps.cache.setIfAbsent(cacheKey, "1", DEDUPE_TTL_MS);
+        if (!first) return { duplicate: true };
+        let id: number | null;
+        try {
+          ({ id } = await writer.write(event, deps.now()));
+        } catch (err) {
+          // Not stored: a retry from the platform must not be taken for a duplicate.
+          await deps.cache.del(cacheKey).catch(() => undefined);
+          throw err;
+        }
+        if (id === null) return { duplicate: true };
+        schedule(id, event);
+        return { duplicate: false };
+      } finally {
+        receiving -= 1;
+        if (receiving === 0) worker.pump();
       }
-      schedule(id, event);
-      return { duplicate: false };
     },
     async drain() {
-      while (queues.size > 0) await Promise.all([...queues.values()]);
+      await writer.idle();
+      await worker.idle();
+      await marks.flush();
     },
     async recover(olderThanMs = 30_000) {
       const cutoff = new Date(deps.now().getTime() - olderThanMs);
@@ -87,8 +124,42 @@ export function createInboundPipeline(deps: {
         order: [["id", "ASC"]],
         limit: 500,
       });
-      for (const row of stale) schedule(row.id, row.payload as unknown as InboundEvent);
-      return stale.length;
+      const fresh = stale.filter((row) => !known.has(row.id));
+      for (const row of fresh) schedule(row.id, row.payload as unknown as InboundEvent);
+      return fresh.length;
     },
+  };
+}
+
+/** "processed" marks, written as one UPDATE per short interval instead of one per event. */
+function createMarks(deps: { db: Db; log: Logger; now: () => Date }, written: (ids: number[]) => void) {
+  let ids: number[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let writing: Promise<void> = Promise.resolve();
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batch = ids;
+    ids = [];
+    if (batch.length > 0) {
+      writing = writing.then(() =>
+        deps.db.models.InboundEvent.update({ status: "processed", processedAt: deps.now() }, { where: { id: { [Op.in]: batch } } })
+          .then(() => undefined)
+          // Left "received": recover() hands them to the bot again, and reply dedupe keys make that harmless.
+          .catch((err) => deps.log.error({ err, events: batch.length }, "marking inbound events processed failed"))
+          .finally(() => written(batch)),
+      );
+    }
+    return writing;
+  }
+
+  return {
+    add(id: number) {
+      ids.push(id);
+      if (ids.length >= 500) void flush();
+      else timer ??= setTimeout(() => void flush(), MARK_EVERY_MS).unref();
+    },
+    flush,
   };
 }
