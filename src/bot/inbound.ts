@@ -11,7 +11,7 @@ const MAX_ATTEMPTS = 3;
 /** Lanes (senders) handled at once when no callback is waiting for its answer. */
 const CONCURRENCY = 8;
 /** …and while callbacks are arriving: the bot trickles on, the answers come first. */
-const BUSY_CONCURRENCY = 1;
+const BUSY_CONCURRENCY = 0;
 /** "processed" marks are written together; a crash before one is written only means handling again. */
 const MARK_EVERY_MS = 50;
 
