@@ -6,7 +6,7 @@ import { projectPath } from "../../paths";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
 import { departmentName } from "./departments";
-import { WecomApiError, createWecomClient, type ApiResult } from "./client";
+import { WecomApiError, createWecomClient, type ApiResult, type WecomClient } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
@@ -15,6 +15,7 @@ import { scopedCache } from "./scoped-cache";
 
 export { wecomCallbackRoutes, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
 export { oauthState, safeNext } from "./links";
+export { groupMsgSendResult, type GroupMsgSend, type GroupMsgStatus } from "./group-msg-result";
 export { msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText, MSG_TEMPLATE_CAPS } from "./external-contacts";
 export { WECOM_MEMBER_PACE, WECOM_ROBOT_PACE, wecomMemberBucket, wecomRobotBucket, type Pace } from "./pacing";
 
@@ -43,6 +44,16 @@ const INTERACTIVE = new Set<string>(["button_interaction", "multiple_interaction
 // 42015 "belongs to another app", 42016 "task_id not found" (wecom.md 3.2): the card cannot be updated.
 const GONE_ERRCODES = new Set([42015, 42016]);
 
+/**
+ * The client for customer-contact APIs (wecom.md 7.1): the 客户联系 secret's own token when that secret is
+ * set (cached apart from the app's, under the same keys wherever it is built), else the app's.
+ */
+export function createWecomContactClient(config: WecomConfig, deps: Parameters<typeof createWecomClient>[1]): WecomClient {
+  return config.contactSecret
+    ? createWecomClient({ ...config, secret: config.contactSecret }, { ...deps, cache: scopedCache(deps.cache, "contact:") })
+    : createWecomClient(config, deps);
+}
+
 /** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.2, 7.3, 8.1). */
 export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps): ChatChannel {
   const { cache, now } = deps;
@@ -50,9 +61,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
   const client = createWecomClient(config, clientDeps);
   // Customer-contact APIs take the app's token once the app is allowed to call them, or the 客户联系
   // secret's own token (wecom.md 7.1), cached apart from the app's.
-  const contacts = config.contactSecret
-    ? createWecomClient({ ...config, secret: config.contactSecret }, { ...clientDeps, cache: scopedCache(cache, "contact:") })
-    : client;
+  const contacts = config.contactSecret ? createWecomContactClient(config, clientDeps) : client;
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
   const codes = createCardCodes(config, cache);
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
