@@ -33,11 +33,14 @@ interface Waiter {
 
 /** Rows per statement: a few hundred small rows stay far below max_allowed_packet. */
 const MAX_BATCH = 400;
+/** Batches being written at once (MariaDB/MySQL). */
+const MAX_IN_FLIGHT = 4;
 
-export function createInboundWriter(db: Db, opts: { maxBatch?: number } = {}): InboundWriter {
+export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlight?: number } = {}): InboundWriter {
   const maxBatch = opts.maxBatch ?? MAX_BATCH;
+  // SQLite has one writer: more statements at once would only queue inside it.
+  const maxInFlight = opts.maxInFlight ?? (db.dialect === "sqlite" ? 1 : MAX_IN_FLIGHT);
   let pending: Waiter[] = [];
-  let running: Promise<void> | null = null;
   let returning: Promise<boolean> | null = null;
 
   const esc = (v: unknown) => db.sequelize.escape(v as string);
@@ -51,7 +54,11 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number } = {}): I
     if (db.dialect === "sqlite") return Promise.resolve(true);
     returning ??= db.sequelize
       .query<{ v: string }>("SELECT VERSION() AS v", { type: QueryTypes.SELECT })
-      .then(([row]) => /mariadb/i.test(String(row?.v ?? "")));
+      .then(([row]) => /mariadb/i.test(String(row?.v ?? "")))
+      .catch((err: unknown) => {
+        returning = null; // asked again with the next batch, not failed for ever
+        throw err;
+      });
     return returning;
   }
 
@@ -86,27 +93,40 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number } = {}): I
     return out;
   }
 
-  async function run(): Promise<void> {
-    // Let the callbacks parsed in this turn of the event loop join the first batch.
-    await new Promise<void>((r) => setImmediate(r));
-    while (pending.length > 0) {
-      const batch = pending.slice(0, maxBatch);
-      pending = pending.slice(batch.length);
-      try {
-        const results = await writeBatch(batch);
-        for (const w of batch) w.resolve(results.get(w)!);
-      } catch (err) {
-        for (const w of batch) w.reject(err);
-      }
-    }
+  let inFlight = 0;
+  let scheduled = false;
+  // Batches settle in the order they were taken, even when a later one commits first: events handed to
+  // the bot keep their arrival order (a sender's messages stay in sequence).
+  let settled: Promise<void> = Promise.resolve();
+  const idleWaiters: Array<() => void> = [];
+
+  function flushOne() {
+    const batch = pending.slice(0, maxBatch);
+    pending = pending.slice(batch.length);
+    inFlight += 1;
+    const written = writeBatch(batch).then(
+      (results) => () => batch.forEach((w) => w.resolve(results.get(w)!)),
+      (err: unknown) => () => batch.forEach((w) => w.reject(err)),
+    );
+    settled = settled.then(async () => {
+      (await written)();
+      inFlight -= 1;
+      kick();
+      if (inFlight === 0 && pending.length === 0) idleWaiters.splice(0).forEach((r) => r());
+    });
   }
 
-  // Restarted from its own end too: a write that came in as the last batch finished must not be stranded.
+  /**
+   * Starts a batch when there is room: at most `maxInFlight` statements at once. Commit latency (an fsync)
+   * bounds a single writer at one batch per fsync; a few in flight let the database group their fsyncs.
+   * A batch waits one turn of the event loop, so callbacks parsed in the same turn go together.
+   */
   function kick() {
-    if (running || pending.length === 0) return;
-    running = run().finally(() => {
-      running = null;
-      kick();
+    if (scheduled || pending.length === 0 || inFlight >= maxInFlight) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      while (pending.length > 0 && inFlight < maxInFlight) flushOne();
     });
   }
 
@@ -117,8 +137,9 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number } = {}): I
         kick();
       });
     },
-    async idle() {
-      while (running) await running;
+    idle() {
+      if (inFlight === 0 && pending.length === 0 && !scheduled) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
 }

@@ -66,10 +66,12 @@ describe("inbound pipeline batching", () => {
   it("gives every caller in a failed batch the error and releases their cache keys", async () => {
     const events = Array.from({ length: 5 }, () => text("fail"));
     const p = pipeline();
-    const spy = jest.spyOn(t.app.db.sequelize, "query").mockImplementation(async (sql: unknown) => {
-      if (/INTO inbound_events/.test(String(sql))) throw new Error("database went away");
-      throw new Error(`unexpected statement ${String(sql)}`);
-    });
+    const sequelize = t.app.db.sequelize;
+    const query = sequelize.query.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+    const spy = jest.spyOn(sequelize, "query").mockImplementation((async (...args: unknown[]) => {
+      if (/INTO inbound_events/.test(String(args[0]))) throw new Error("database went away");
+      return query(...args);
+    }) as never);
     let outcomes: PromiseSettledResult<unknown>[];
     try {
       outcomes = await Promise.allSettled(events.map((e) => p.receive(e)));
@@ -109,6 +111,21 @@ describe("inbound pipeline batching", () => {
     await p.drain();
     for (const [from, sent] of bySender) expect(order.get(from)).toEqual(sent.map((e) => e.key));
     expect(most).toBeGreaterThan(1); // senders are not serialised behind each other
+  });
+
+  it("keeps each sender's order when their events arrive together and are written in several batches", async () => {
+    const order = new Map<string, string[]>();
+    const p = createInboundPipeline(
+      { db: t.app.db, cache: t.app.cache, log: t.app.log, now: () => new Date(), handle: async (e) => void order.set(e.from, [...(order.get(e.from) ?? []), e.key]) },
+      { maxBatch: 7 },
+    );
+    const events = Array.from({ length: 80 }, (_, i) => text(`burst${i % 5}`));
+    const results = await Promise.all(events.map((e) => p.receive(e)));
+    expect(results.every((r) => !r.duplicate)).toBe(true);
+    await p.drain();
+    for (let s = 0; s < 5; s++) {
+      expect(order.get(`burst${s}`)).toEqual(events.filter((e) => e.from === `burst${s}`).map((e) => e.key));
+    }
   });
 
   it("recovers events stored but never handled, without handing over those already queued", async () => {
