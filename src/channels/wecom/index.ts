@@ -12,6 +12,8 @@ import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
 import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
 import { scopedCache } from "./scoped-cache";
+import { LIMITS } from "./limits";
+import { WECOM_MEMBER_PACE, wecomMemberBucket } from "./pacing";
 
 export { wecomCallbackRoutes, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
 export { oauthState, safeNext } from "./links";
@@ -85,6 +87,8 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
 
   return {
     platform: "wecom",
+    // Members' app messages are capped and the excess dropped silently (wecom.md 3.3, gotcha 11); text ≤ 2048 bytes (4).
+    pacing: { perRecipient: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket }, textBytes: LIMITS.textBytes },
     async sendText(to, text) {
       const res = await send(to.platformUserId, { msgtype: "text", text: render.text(text) });
       return { messageId: String(res.msgid ?? "") };
