@@ -12,6 +12,9 @@ const MAX_ATTEMPTS = 3;
 const CONCURRENCY = 8;
 /** …and while callbacks are arriving: the bot trickles on, the answers come first. */
 const BUSY_CONCURRENCY = 0;
+/** recover() reads stale events in pages of this many, up to RECOVER_PAGES pages a call (the rest: next call). */
+const RECOVER_PAGE = 500;
+const RECOVER_PAGES = 100;
 /** "processed" marks are written together; a crash before one is written only means handling again. */
 const MARK_EVERY_MS = 50;
 
@@ -119,14 +122,24 @@ export function createInboundPipeline(
     },
     async recover(olderThanMs = 30_000) {
       const cutoff = new Date(deps.now().getTime() - olderThanMs);
-      const stale = await m.InboundEvent.findAll({
-        where: { status: "received", receivedAt: { [Op.lte]: cutoff } },
-        order: [["id", "ASC"]],
-        limit: 500,
-      });
-      const fresh = stale.filter((row) => !known.has(row.id));
-      for (const row of fresh) schedule(row.id, row.payload as unknown as InboundEvent);
-      return fresh.length;
+      // Page through all of them (a crash during a burst can leave thousands), oldest first.
+      let scheduled = 0;
+      let after = 0;
+      for (let page = 0; page < RECOVER_PAGES; page++) {
+        const stale = await m.InboundEvent.findAll({
+          where: { status: "received", receivedAt: { [Op.lte]: cutoff }, id: { [Op.gt]: after } },
+          order: [["id", "ASC"]],
+          limit: RECOVER_PAGE,
+        });
+        for (const row of stale) {
+          if (known.has(row.id)) continue;
+          schedule(row.id, row.payload as unknown as InboundEvent);
+          scheduled += 1;
+        }
+        if (stale.length < RECOVER_PAGE) break;
+        after = stale[stale.length - 1].id;
+      }
+      return scheduled;
     },
   };
 }

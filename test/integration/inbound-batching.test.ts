@@ -152,6 +152,20 @@ describe("inbound pipeline batching", () => {
     expect(row.status).toBe("processed");
   });
 
+  it("recovers more stale events than one page holds", async () => {
+    const stale = Array.from({ length: 1200 }, () => text("backlog"));
+    const at = new Date(Date.now() - 60_000);
+    await t.app.db.models.InboundEvent.bulkCreate(
+      stale.map((e) => ({ platform: e.platform, eventKey: e.key, kind: e.kind, payload: e as unknown as Record<string, unknown>, receivedAt: at })),
+    );
+    const handled = new Set<string>();
+    const p = pipeline(async (e) => void handled.add(e.key));
+    expect(await p.recover(0)).toBeGreaterThanOrEqual(1200);
+    await p.drain();
+    expect(stale.every((e) => handled.has(e.key))).toBe(true);
+    expect((await rowsFor(stale)).every((r) => r.status === "processed")).toBe(true);
+  });
+
   it("keeps an event whose handling failed for recovery, counting the attempt", async () => {
     const e = text("boom");
     const p = pipeline(async () => {
