@@ -3,7 +3,7 @@ import { XMLParser } from "fast-xml-parser";
 import type { WecomConfig } from "../../config";
 import type { InboundEvent } from "../channel";
 import { CallbackError, decryptFor, verifySignature } from "./crypto";
-import { flatEnvelope } from "./envelope";
+import { readFlatXml } from "./flat-xml";
 import { decodeButtonKey, decodeSelection } from "./keys";
 
 /** The query WeCom signs (wecom.md 1.2, 1.5); Koa's ctx.query has already URL-decoded it. */
@@ -45,13 +45,14 @@ export function verifyUrl(config: WecomConfig, query: CallbackQuery, now: Date):
 export function openCallback(config: WecomConfig, query: CallbackQuery, body: string, now: Date): OpenedCallback {
   // The envelope is not validated as XML: only its Encrypt is used, and that is signed — a cut or
   // altered one fails the signature check (or leaves CDATA unclosed, which the parser refuses).
-  const envelope: Xml = flatEnvelope(body) ?? parseXml(body, "envelope");
+  const envelope: Xml = readFlatXml(body) ?? parseXml(body, "envelope");
   const encrypted = text(envelope.Encrypt);
   if (!encrypted) throw new CallbackError("malformed", "envelope has no Encrypt");
   checkQuery(config, query, encrypted, now);
   const outerTo = text(envelope.ToUserName);
   if (outerTo && outerTo !== config.corpId) throw new CallbackError("wrong_receiver", "envelope is for another corp");
-  const message = parseXml(decryptFor(config.aesKey, encrypted, config.corpId), "message");
+  const plain = decryptFor(config.aesKey, encrypted, config.corpId);
+  const message: Xml = readFlatXml(plain) ?? parseXml(plain, "message");
   return toEvent(config, message);
 }
 
