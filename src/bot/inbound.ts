@@ -4,14 +4,19 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { InboundEvent } from "../channels/channel";
 import { createInboundWriter } from "./inbound-writer";
-import { createLaneWorker } from "./lane-worker";
+import { createLaneWorker, type LaneWorker } from "./lane-worker";
 
 const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_ATTEMPTS = 3;
 /** Lanes (senders) handled at once when no callback is waiting for its answer. */
 const CONCURRENCY = 8;
-/** …and while callbacks are arriving: the bot trickles on, the answers come first. */
-const BUSY_CONCURRENCY = 0;
+/**
+ * While callbacks are arriving the bot waits, so answers come first (WeCom re-sends what is not answered
+ * within 5 s, wecom.md 2.3) — but never longer than this: past it, one lane trickles on, so a sustained
+ * burst delays replies by about this much rather than starving the bot.
+ */
+const MAX_DEFER_MS = 5_000;
+const BUSY_CONCURRENCY = 1;
 /** recover() reads stale events in pages of this many, up to RECOVER_PAGES pages a call (the rest: next call). */
 const RECOVER_PAGE = 500;
 const RECOVER_PAGES = 100;
@@ -33,6 +38,8 @@ export interface InboundPipeline {
 export interface InboundOptions {
   concurrency?: number;
   busyConcurrency?: number;
+  /** How long the bot may be held back while callbacks keep arriving. */
+  maxDeferMs?: number;
   maxBatch?: number;
 }
 
@@ -55,14 +62,28 @@ export function createInboundPipeline(
   const writer = createInboundWriter(deps.db, { maxBatch: opts.maxBatch });
   const concurrency = opts.concurrency ?? CONCURRENCY;
   const busyConcurrency = opts.busyConcurrency ?? BUSY_CONCURRENCY;
+  const maxDeferMs = opts.maxDeferMs ?? MAX_DEFER_MS;
   let receiving = 0;
+  let recheck: NodeJS.Timeout | null = null;
   // Ids queued or running here: recover() must not hand the bot an event it already has.
   const known = new Set<number>();
   const marks = createMarks(deps, (ids) => ids.forEach((id) => known.delete(id)));
 
   // One lane per sender keeps a person's messages in the order they typed them.
-  const worker = createLaneWorker<Job>({
-    concurrency: () => (receiving > 0 ? busyConcurrency : concurrency),
+  const worker: LaneWorker<Job> = createLaneWorker<Job>({
+    concurrency: (): number => {
+      if (receiving === 0) return concurrency;
+      const oldest = worker.oldestWaiting();
+      if (oldest === null) return 0;
+      const waited = Date.now() - oldest;
+      if (waited >= maxDeferMs) return busyConcurrency;
+      // Look again when it will have waited long enough, in case no callback completes before then.
+      recheck ??= setTimeout(() => {
+        recheck = null;
+        worker.pump();
+      }, maxDeferMs - waited).unref();
+      return 0;
+    },
     run: (job) => process(job),
   });
 
@@ -112,7 +133,8 @@ export function createInboundPipeline(
         return { duplicate: false };
       } finally {
         receiving -= 1;
-        if (receiving === 0) worker.pump();
+        // Also while busy: a lane may have waited past maxDeferMs by now.
+        worker.pump();
       }
     },
     async drain() {

@@ -12,12 +12,16 @@ export interface LaneWorker<J> {
   pump(): void;
   /** Jobs queued or running. */
   size(): number;
+  /** When the longest-waiting job not yet started was pushed (Date.now() ms), or null when none waits. */
+  oldestWaiting(): number | null;
   /** Resolves when every job pushed so far has finished. */
   idle(): Promise<void>;
 }
 
 export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job: J) => Promise<void> }): LaneWorker<J> {
   const queues = new Map<string, J[]>();
+  // When each lane's first waiting job was pushed: lanes are FIFO, so that is the lane's oldest.
+  const since = new Map<string, number[]>();
   const ready: string[] = []; // lanes with work that no runner holds, oldest first
   let active = 0;
   let queued = 0;
@@ -37,6 +41,7 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
       for (;;) {
         const jobs = queues.get(lane)!;
         const job = jobs.shift()!;
+        since.get(lane)!.shift();
         try {
           await opts.run(job);
         } catch {
@@ -45,6 +50,7 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
         queued -= 1;
         if (jobs.length === 0) {
           queues.delete(lane);
+          since.delete(lane);
           return;
         }
         await yieldToIo();
@@ -75,14 +81,24 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
       const jobs = queues.get(lane);
       if (jobs) {
         jobs.push(job); // a runner holds the lane, or it is already in `ready`
+        since.get(lane)!.push(Date.now());
         return;
       }
       queues.set(lane, [job]);
+      since.set(lane, [Date.now()]);
       ready.push(lane);
       pump();
     },
     pump,
     size: () => queued,
+    oldestWaiting() {
+      let oldest: number | null = null;
+      for (const lane of ready) {
+        const at = since.get(lane)?.[0];
+        if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
+      }
+      return oldest;
+    },
     idle() {
       if (queued === 0 && active === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));

@@ -128,6 +128,31 @@ describe("inbound pipeline batching", () => {
     }
   });
 
+  it("holds the bot back while callbacks are arriving, for at most maxDeferMs", async () => {
+    const handledAt = new Map<string, number>();
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    // A callback whose de-dup answer is slow: while it is in flight, callbacks are "arriving".
+    const cache: Cache = { ...t.app.cache, setIfAbsent: async (key, value, ttl) => (key.endsWith(":slow") ? hold.then(() => true) : t.app.cache.setIfAbsent(key, value, ttl)) };
+    const p = createInboundPipeline(
+      { db: t.app.db, cache, log: t.app.log, now: () => new Date(), handle: async (e) => void handledAt.set(e.key, Date.now()) },
+      { maxDeferMs: 300 },
+    );
+    const slow = { ...text("hold"), key: `batch:${run}:slow` };
+    const pendingSlow = p.receive(slow);
+    const start = Date.now();
+    const quick = text("hold");
+    expect(await p.receive(quick)).toEqual({ duplicate: false });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(handledAt.has(quick.key)).toBe(false); // stored, answered, not yet handed to the bot
+    await new Promise((r) => setTimeout(r, 400));
+    expect(handledAt.get(quick.key)! - start).toBeGreaterThanOrEqual(250); // handled once it had waited long enough
+    release();
+    await pendingSlow;
+    await p.drain();
+    expect(handledAt.has(slow.key)).toBe(true);
+  });
+
   it("recovers events stored but never handled, without handing over those already queued", async () => {
     const stuck = text("crash");
     // Persisted by an instance that died before its bot handled it.
