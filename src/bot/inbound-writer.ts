@@ -83,11 +83,11 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlig
     }
     await Promise.all(
       unique.map(async (w) => {
-        const [result] = (await db.sequelize.query(`${ignore} INTO inbound_events ${COLUMNS} VALUES ${values(w)}`, {
+        const [insertId, affectedRows] = (await db.sequelize.query(`${ignore} INTO inbound_events ${COLUMNS} VALUES ${values(w)}`, {
           type: QueryTypes.INSERT,
         })) as unknown as [number, number];
-        // Sequelize answers [insertId, affectedRows] for a MySQL INSERT.
-        out.set(w, { id: result && Number(result) > 0 ? Number(result) : null });
+        // Sequelize answers [insertId, affectedRows] for a MySQL INSERT; an ignored duplicate affects no row.
+        out.set(w, { id: Number(affectedRows) > 0 ? Number(insertId) : null });
       }),
     );
     return out;
