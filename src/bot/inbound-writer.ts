@@ -36,7 +36,7 @@ const MAX_BATCH = 400;
 /** Batches being written at once (MariaDB/MySQL). */
 const MAX_IN_FLIGHT = 4;
 
-export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlight?: number } = {}): InboundWriter {
+export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlight?: number; returning?: boolean } = {}): InboundWriter {
   const maxBatch = opts.maxBatch ?? MAX_BATCH;
   // SQLite has one writer: more statements at once would only queue inside it.
   const maxInFlight = opts.maxInFlight ?? (db.dialect === "sqlite" ? 1 : MAX_IN_FLIGHT);
@@ -51,6 +51,7 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlig
 
   /** Whether the database answers INSERT … RETURNING: SQLite and MariaDB do, MySQL does not. */
   function supportsReturning(): Promise<boolean> {
+    if (opts.returning !== undefined) return Promise.resolve(opts.returning); // tests of the MySQL path on MariaDB
     if (db.dialect === "sqlite") return Promise.resolve(true);
     returning ??= db.sequelize
       .query<{ v: string }>("SELECT VERSION() AS v", { type: QueryTypes.SELECT })

@@ -1,8 +1,9 @@
 import { Op } from "sequelize";
 import { createInboundPipeline, type InboundPipeline } from "../../src/bot/inbound";
+import { createInboundWriter } from "../../src/bot/inbound-writer";
 import type { InboundEvent } from "../../src/channels/channel";
 import type { Cache } from "../../src/cache/cache";
-import { createTestApp, type TestApp } from "../helpers/test-app";
+import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
 
 /** The inbound pipeline's group commit and its bot lanes, on the suite's database (SQLite or MariaDB). */
 describe("inbound pipeline batching", () => {
@@ -175,6 +176,19 @@ describe("inbound pipeline batching", () => {
     expect(handled.filter((k) => k === stuck.key)).toHaveLength(1);
     const [row] = await rowsFor([stuck]);
     expect(row.status).toBe("processed");
+  });
+
+  (onMysql ? it : it.skip)("tells new from duplicate on MySQL, which has no RETURNING, one insert per event", async () => {
+    const writer = createInboundWriter(t.app.db, { returning: false });
+    const a = text("mysql");
+    const b = text("mysql");
+    const first = await Promise.all([writer.write(a, new Date()), writer.write(b, new Date()), writer.write(a, new Date())]);
+    expect(first[0].id).toEqual(expect.any(Number));
+    expect(first[1].id).toEqual(expect.any(Number));
+    expect(first[2].id).toBeNull();
+    expect((await writer.write(b, new Date())).id).toBeNull();
+    const rows = await rowsFor([a, b]);
+    expect(rows.map((r) => r.id).sort()).toEqual([first[0].id, first[1].id].sort());
   });
 
   it("recovers more stale events than one page holds", async () => {
