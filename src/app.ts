@@ -17,7 +17,7 @@ import type { ChatChannel } from "./channels/channel";
 import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
-import { createWecomChannel, wecomCallbackRoutes } from "./channels/wecom";
+import { createWecomChannel, createWecomContactClient, groupMsgSendResult, wecomCallbackRoutes } from "./channels/wecom";
 import { createWecomClient } from "./channels/wecom/client";
 import { wecomOAuthRoutes } from "./channels/wecom/oauth";
 import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
@@ -29,6 +29,7 @@ import { dingtalkActionRoutes } from "./channels/dingtalk/actions";
 import { createFirstContact, refreshDingtalkUsers } from "./channels/dingtalk/refresh";
 import { createSessions, type Sessions } from "./http/session";
 import { startJobs, type Job, type JobRunner } from "./jobs/runner";
+import { customerNoticeResultsJob } from "./jobs/customer-notice-results";
 import { createInboundPipeline, type InboundPipeline } from "./bot/inbound";
 import { createBot } from "./bot/conversation";
 import { createDeliverers } from "./outbox/deliver";
@@ -152,6 +153,19 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         ...(await refreshWecomUsers({ serviceDeps: deps, directory: wecomH5.directory, log: log.child({ module: "wecom-refresh" }), budgetMs: 9 * 60_000 })),
       }),
     });
+  }
+  if (wecomConfig) {
+    // Customer notices waiting for their owner's tap: sent, failed or expired, and one reminder (wecom.md 7.2).
+    const noticeLog = log.child({ module: "wecom-notices" });
+    const contacts = createWecomContactClient(wecomConfig, { cache, log: noticeLog, now: deps.now });
+    jobList.push(
+      customerNoticeResultsJob(wecomConfig.noticePollCron, {
+        db,
+        log: noticeLog,
+        now: deps.now,
+        sendResult: (msgid, sender) => groupMsgSendResult(contacts, msgid, sender),
+      }),
+    );
   }
 
   if (dingtalkParts) {

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import cron from "node-cron";
 import { z } from "zod";
 import { isRole, ROLES, type Role } from "./domain/roles";
 import { DingtalkEnv, toDingtalkConfig, type DingtalkConfig } from "./config-dingtalk";
@@ -70,6 +71,7 @@ const Env = z.object({
   WECOM_RATE_PER_SEC: unsetIfEmpty(z.coerce.number().positive()),
   WECOM_CALLBACK_WINDOW_SEC: unsetIfEmpty(z.coerce.number().int().min(1).max(86400)),
   WECOM_ROLE_MAP: unsetIfEmpty(z.string()),
+  WECOM_NOTICE_POLL_CRON: unsetIfEmpty(z.string().refine((v) => v === "off" || cron.validate(v), "must be a cron expression such as */10 * * * *, or off")),
   ...DingtalkEnv,
 });
 
@@ -128,6 +130,8 @@ export interface WecomConfig {
   callbackWindowSec: number;
   /** WECOM_ROLE_MAP: members of a tag or a department (and its sub-departments) get a role. */
   roleMap: readonly RoleRule[];
+  /** When customer notices awaiting their owner's tap are checked with WeCom (Shanghai time); null: never. */
+  noticePollCron: string | null;
 }
 
 /** One WECOM_ROLE_MAP entry, e.g. `tag:1=sales` or `dept:5=warehouse`. */
@@ -198,6 +202,7 @@ function toWecomConfig(e: Env): WecomConfig | null {
     ratePerSec: e.WECOM_RATE_PER_SEC ?? WECOM_DEFAULT_RATE_PER_SEC,
     callbackWindowSec: e.WECOM_CALLBACK_WINDOW_SEC ?? 300,
     roleMap,
+    noticePollCron: e.WECOM_NOTICE_POLL_CRON === "off" ? null : (e.WECOM_NOTICE_POLL_CRON ?? "*/10 * * * *"),
   };
 }
 

@@ -2,11 +2,26 @@ import { Op } from "sequelize";
 import type { Logger } from "pino";
 import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
-import { isUniqueViolation } from "../db/sequelize";
 import type { InboundEvent } from "../channels/channel";
+import { createInboundWriter } from "./inbound-writer";
+import { createLaneWorker, type LaneWorker } from "./lane-worker";
 
 const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_ATTEMPTS = 3;
+/** Lanes (senders) handled at once when no callback is waiting for its answer. */
+const CONCURRENCY = 8;
+/**
+ * While callbacks are arriving the bot waits, so answers come first (WeCom re-sends what is not answered
+ * within 5 s, wecom.md 2.3) — but never longer than this: past it, one lane trickles on, so a sustained
+ * burst delays replies by about this much rather than starving the bot.
+ */
+const MAX_DEFER_MS = 5_000;
+const BUSY_CONCURRENCY = 1;
+/** recover() reads stale events in pages of this many, up to RECOVER_PAGES pages a call (the rest: next call). */
+const RECOVER_PAGE = 500;
+const RECOVER_PAGES = 100;
+/** "processed" marks are written together; a crash before one is written only means handling again. */
+const MARK_EVERY_MS = 50;
 
 export interface InboundPipeline {
   /**
@@ -20,75 +35,166 @@ export interface InboundPipeline {
   recover(olderThanMs?: number): Promise<number>;
 }
 
-export function createInboundPipeline(deps: {
-  db: Db;
-  cache: Cache;
-  log: Logger;
-  now: () => Date;
-  handle: (event: InboundEvent) => Promise<void>;
-}): InboundPipeline {
-  const m = deps.db.models;
-  // One queue per sender keeps a person's messages in the order they typed them.
-  const queues = new Map<string, Promise<void>>();
+export interface InboundOptions {
+  concurrency?: number;
+  busyConcurrency?: number;
+  /** How long the bot may be held back while callbacks keep arriving. */
+  maxDeferMs?: number;
+  maxBatch?: number;
+}
 
-  async function process(id: number, event: InboundEvent) {
+interface Job {
+  id: number;
+  event: InboundEvent;
+}
+
+export function createInboundPipeline(
+  deps: {
+    db: Db;
+    cache: Cache;
+    log: Logger;
+    now: () => Date;
+    handle: (event: InboundEvent) => Promise<void>;
+  },
+  opts: InboundOptions = {},
+): InboundPipeline {
+  const m = deps.db.models;
+  const writer = createInboundWriter(deps.db, { maxBatch: opts.maxBatch });
+  const concurrency = opts.concurrency ?? CONCURRENCY;
+  const busyConcurrency = opts.busyConcurrency ?? BUSY_CONCURRENCY;
+  const maxDeferMs = opts.maxDeferMs ?? MAX_DEFER_MS;
+  let receiving = 0;
+  let recheck: NodeJS.Timeout | null = null;
+  // Ids queued or running here: recover() must not hand the bot an event it already has.
+  const known = new Set<number>();
+  const marks = createMarks(deps, (ids) => ids.forEach((id) => known.delete(id)));
+
+  // One lane per sender keeps a person's messages in the order they typed them.
+  const worker: LaneWorker<Job> = createLaneWorker<Job>({
+    concurrency: (): number => {
+      if (receiving === 0) return concurrency;
+      const oldest = worker.oldestWaiting();
+      if (oldest === null) return 0;
+      const waited = Date.now() - oldest;
+      if (waited >= maxDeferMs) return busyConcurrency;
+      // Look again when it will have waited long enough, in case no callback completes before then.
+      recheck ??= setTimeout(() => {
+        recheck = null;
+        worker.pump();
+      }, maxDeferMs - waited).unref();
+      return 0;
+    },
+    run: (job) => process(job),
+  });
+
+  async function process({ id, event }: Job) {
     try {
       await deps.handle(event);
-      await m.InboundEvent.update({ status: "processed", processedAt: deps.now() }, { where: { id } });
     } catch (err) {
-      const row = await m.InboundEvent.findByPk(id);
-      const attempts = (row?.attempts ?? 0) + 1;
-      deps.log.error({ err, platform: event.platform, key: event.key, attempts }, "inbound event failed");
-      await m.InboundEvent.update(
-        { status: attempts >= MAX_ATTEMPTS ? "failed" : "received", attempts, lastError: String((err as Error)?.message ?? err).slice(0, 2000) },
-        { where: { id } },
-      );
+      try {
+        const row = await m.InboundEvent.findByPk(id);
+        const attempts = (row?.attempts ?? 0) + 1;
+        deps.log.error({ err, platform: event.platform, key: event.key, attempts }, "inbound event failed");
+        await m.InboundEvent.update(
+          { status: attempts >= MAX_ATTEMPTS ? "failed" : "received", attempts, lastError: String((err as Error)?.message ?? err).slice(0, 2000) },
+          { where: { id } },
+        );
+      } finally {
+        known.delete(id); // recover() may hand it to the bot again
+      }
+      return;
     }
+    marks.add(id);
   }
 
   function schedule(id: number, event: InboundEvent) {
-    const lane = `${event.platform}:${event.from}`;
-    const next = (queues.get(lane) ?? Promise.resolve()).then(() => process(id, event));
-    queues.set(lane, next);
-    void next.finally(() => {
-      if (queues.get(lane) === next) queues.delete(lane);
-    });
+    if (known.has(id)) return;
+    known.add(id);
+    worker.push(`${event.platform}:${event.from}`, { id, event });
   }
 
   return {
     async receive(event) {
-      const first = await deps.cache.setIfAbsent(`inbound:${event.platform}:${event.key}`, "1", DEDUPE_TTL_MS);
-      if (!first) return { duplicate: true };
-      let id: number;
+      const cacheKey = `inbound:${event.platform}:${event.key}`;
+      receiving += 1;
       try {
-        const row = await m.InboundEvent.create({
-          platform: event.platform,
-          eventKey: event.key,
-          kind: event.kind,
-          payload: event as unknown as Record<string, unknown>,
-          receivedAt: deps.now(),
-        });
-        id = row.id;
-      } catch (err) {
-        if (isUniqueViolation(err)) return { duplicate: true };
-        await deps.cache.del(`inbound:${event.platform}:${event.key}`);
-        throw err;
+        const first = await deps.cache.setIfAbsent(cacheKey, "1", DEDUPE_TTL_MS);
+        if (!first) return { duplicate: true };
+        let id: number | null;
+        try {
+          ({ id } = await writer.write(event, deps.now()));
+        } catch (err) {
+          // Not stored: a retry from the platform must not be taken for a duplicate.
+          await deps.cache.del(cacheKey).catch(() => undefined);
+          throw err;
+        }
+        if (id === null) return { duplicate: true };
+        schedule(id, event);
+        return { duplicate: false };
+      } finally {
+        receiving -= 1;
+        // Also while busy: a lane may have waited past maxDeferMs by now.
+        worker.pump();
       }
-      schedule(id, event);
-      return { duplicate: false };
     },
     async drain() {
-      while (queues.size > 0) await Promise.all([...queues.values()]);
+      await writer.idle();
+      await worker.idle();
+      await marks.flush();
     },
     async recover(olderThanMs = 30_000) {
       const cutoff = new Date(deps.now().getTime() - olderThanMs);
-      const stale = await m.InboundEvent.findAll({
-        where: { status: "received", receivedAt: { [Op.lte]: cutoff } },
-        order: [["id", "ASC"]],
-        limit: 500,
-      });
-      for (const row of stale) schedule(row.id, row.payload as unknown as InboundEvent);
-      return stale.length;
+      // Page through all of them (a crash during a burst can leave thousands), oldest first.
+      let scheduled = 0;
+      let after = 0;
+      for (let page = 0; page < RECOVER_PAGES; page++) {
+        const stale = await m.InboundEvent.findAll({
+          where: { status: "received", receivedAt: { [Op.lte]: cutoff }, id: { [Op.gt]: after } },
+          order: [["id", "ASC"]],
+          limit: RECOVER_PAGE,
+        });
+        for (const row of stale) {
+          if (known.has(row.id)) continue;
+          schedule(row.id, row.payload as unknown as InboundEvent);
+          scheduled += 1;
+        }
+        if (stale.length < RECOVER_PAGE) break;
+        after = stale[stale.length - 1].id;
+      }
+      return scheduled;
     },
+  };
+}
+
+/** "processed" marks, written as one UPDATE per short interval instead of one per event. */
+function createMarks(deps: { db: Db; log: Logger; now: () => Date }, written: (ids: number[]) => void) {
+  let ids: number[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let writing: Promise<void> = Promise.resolve();
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batch = ids;
+    ids = [];
+    if (batch.length > 0) {
+      writing = writing.then(() =>
+        deps.db.models.InboundEvent.update({ status: "processed", processedAt: deps.now() }, { where: { id: { [Op.in]: batch } } })
+          .then(() => undefined)
+          // Left "received": recover() hands them to the bot again, and reply dedupe keys make that harmless.
+          .catch((err) => deps.log.error({ err, events: batch.length }, "marking inbound events processed failed"))
+          .finally(() => written(batch)),
+      );
+    }
+    return writing;
+  }
+
+  return {
+    add(id: number) {
+      ids.push(id);
+      if (ids.length >= 500) void flush();
+      else timer ??= setTimeout(() => void flush(), MARK_EVERY_MS).unref();
+    },
+    flush,
   };
 }

@@ -42,9 +42,28 @@ export interface SendOptions {
   dedupeKey: string;
 }
 
+/** A token bucket: `burst` at once, then `ratePerSec`. Any window of T seconds admits at most burst + T·rate. */
+export interface Pace {
+  ratePerSec: number;
+  burst: number;
+}
+
+/** Limits a platform puts on what it is sent, described by its adapter so the dispatcher needs no platform names. */
+export interface ChannelPacing {
+  /** What one person may receive; the dispatcher takes a token from `bucket(platformUserId)` before each send. */
+  perRecipient?: Pace & { bucket(platformUserId: string): string };
+  /**
+   * The largest text message, in UTF-8 bytes. When set, plain notices queued for a person who is being paced
+   * are sent as one digest within it, instead of one by one at the paced rate.
+   */
+  textBytes?: number;
+}
+
 /** One interface every chat platform implements; only the outbox dispatcher calls the sending methods. */
 export interface ChatChannel {
   readonly platform: Platform;
+  /** Optional: a platform without caps on what a person receives leaves it out. */
+  readonly pacing?: ChannelPacing;
   sendText(to: ChatUser, text: string, opts: SendOptions): Promise<SentRef>;
   sendCard(to: ChatUser, card: Card, opts: SendOptions): Promise<SentRef>;
   /** Redraws a card already sent, for everyone who got that copy. */

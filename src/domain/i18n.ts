@@ -179,6 +179,7 @@ const MESSAGES = {
     "Order {orderNo} has shipped: {carrier}, tracking no. {trackingNo}",
   ],
   "notice.partial": ["（部分发货）", " (partial shipment)"],
+  "notice.digest": ["以下 {n} 条通知合并发送：", "{n} notices in one message:"],
   "notice.orderCancelled": ["订单 {orderNo} 已取消", "Order {orderNo} was cancelled"],
   "notice.notUnderstood": [
     "抱歉，没看懂这条消息。发送「帮助」查看用法和示例。",

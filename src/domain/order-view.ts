@@ -99,7 +99,8 @@ export interface PaymentView {
 
 /**
  * One notice to the customer. `awaiting_owner`: WeCom made a mass-send task that reaches the customer only
- * after the member who owns the contact confirms it; `queued`: waiting for a retry, a rate or a cap.
+ * after the member who owns the contact confirms it; `queued`: waiting for a retry, a rate or a cap;
+ * `expired`: the owner never confirmed the task (jobs/customer-notice-results.ts gave up asking).
  */
 export interface CustomerNoticeView {
   id: number;
@@ -109,7 +110,7 @@ export interface CustomerNoticeView {
   /** Who it goes to, never a credential: an external_userid, or a webhook URL without its query. */
   target: string;
   msgid: string | null;
-  state: "queued" | "awaiting_owner" | "sent" | "failed";
+  state: "queued" | "awaiting_owner" | "sent" | "failed" | "expired";
   error: string | null;
   createdAt: string;
   updatedAt: string;

@@ -8,18 +8,10 @@ import { customerNoticeModel, type CustomerNoticeRow } from "../db/models/custom
 import { isUniqueViolation } from "../db/sequelize";
 import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channels/channel";
 import type { ChannelRegistry } from "../channels/registry";
-import {
-  WECOM_MEMBER_PACE,
-  WECOM_ROBOT_PACE,
-  msgTemplateCapSince,
-  msgTemplateCapWait,
-  ownerConfirmText,
-  wecomMemberBucket,
-  type Pace,
-} from "../channels/wecom";
+import { WECOM_ROBOT_PACE, msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText } from "../channels/wecom";
 import type { Card } from "../domain/card";
 import { shipmentNoticeCard } from "../domain/cards";
-import { localeOf } from "../domain/i18n";
+import { localeOf, t, type Locale } from "../domain/i18n";
 import type { Services } from "../services";
 import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
@@ -32,6 +24,10 @@ export interface DeliveryContext {
   interrupted: boolean;
   /** Must be called right before the first platform call. */
   markSending(): Promise<void>;
+  /** The rows right behind this one in its lane (same person or order), oldest first; a digest may take some. */
+  followers?: OutboxRow[];
+  /** Sends the first `n` followers within this row's send (call before markSending): they are marked with it. */
+  take?(n: number): void;
 }
 
 /** Delivers one row; returns what the platform answered (kept on the row as proof of sending). */
@@ -59,10 +55,6 @@ interface Pacing {
   gate?: () => Promise<number>;
 }
 
-/** Per-recipient buckets: WeCom silently drops a member's messages beyond its cap (wecom.md 3.3, gotcha 11). */
-const RECIPIENT_PACE: Partial<Record<string, Pace & { bucket(id: string): string }>> = {
-  wecom: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket },
-};
 
 /** A cache lock taken by a deliverer, released when it is done. */
 interface HeldLock {
@@ -99,7 +91,8 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       }
     }
     waitFor(pacing.gate ? await pacing.gate() : 0);
-    const perRecipient = pacing.recipient ? RECIPIENT_PACE[channel.platform] : undefined;
+    // Per-recipient caps come from the channel (WeCom drops a member's excess silently: wecom.md 3.3, gotcha 11).
+    const perRecipient = pacing.recipient ? channel.pacing?.perRecipient : undefined;
     if (perRecipient && pacing.recipient) {
       waitFor(await deps.cache.takeToken(perRecipient.bucket(pacing.recipient), perRecipient.ratePerSec, perRecipient.burst));
     }
@@ -186,10 +179,12 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
 
     /** A notice to a person: either text the bot wrote, or a notice key rendered in their language. */
     async "chat.text"(ctx) {
-      const p = ctx.row.payload as { userId: number; text?: string; message?: string; orderId?: number; stepId?: number; decisionId?: number; shipmentId?: number; reason?: string | null };
+      const p = ctx.row.payload as NoticePayload;
       const { user, to, channel } = await recipient(p.userId);
-      const text = p.text ?? (await noticeFor(deps, p, localeOf(user.locale)));
-      return sendOnce(ctx, channel, () => channel.sendText(to, text, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
+      const locale = localeOf(user.locale);
+      const text = p.text ?? (await noticeFor(deps, p, locale));
+      const digest = await digestOf(ctx, channel, p.userId, text, locale);
+      return sendOnce(ctx, channel, () => channel.sendText(to, digest, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
     },
 
     /**
@@ -253,6 +248,33 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       return { status: res.status };
     },
   };
+
+  /**
+   * The text to send for a chat.text row: its own, or — when its reader is being paced and more plain
+   * notices to them are queued right behind it — all of them as one digest within the platform's text
+   * size, so they arrive in one message now rather than one every few seconds (WeCom drops a member's
+   * excess silently: wecom.md 3.3, gotcha 11). The rows joined are taken into this send (ctx.take) and are
+   * marked sent with it. "Paced" means this row has already been held back once (by the recipient's
+   * bucket, or a retry): a fresh burst still goes out message by message while the bucket has tokens.
+   */
+  async function digestOf(ctx: DeliveryContext, channel: ChatChannel, userId: number, text: string, locale: Locale): Promise<string> {
+    const maxBytes = channel.pacing?.textBytes;
+    const waited = ctx.row.nextAttemptAt.getTime() > ctx.row.createdAt.getTime();
+    if (!maxBytes || !channel.pacing?.perRecipient || !ctx.take || ctx.interrupted || !waited) return text;
+    const parts = [text];
+    const fits = (more: string[]) => Buffer.byteLength(joinDigest(more, locale), "utf8") <= maxBytes;
+    for (const next of ctx.followers ?? []) {
+      const q = next.payload as NoticePayload;
+      // Only a run of plain notices to the same person: a card in between keeps its place in the order.
+      if (next.topic !== "chat.text" || next.status === "sending" || q.userId !== userId) break;
+      const more = [...parts, q.text ?? (await noticeFor(deps, q, locale))];
+      if (!fits(more)) break;
+      parts.push(more[more.length - 1]);
+    }
+    if (parts.length === 1) return text;
+    ctx.take(parts.length - 1);
+    return joinDigest(parts, locale);
+  }
 
   /** The notice row of this outbox row, made on its first attempt; a failed one being retried is queued again. */
   async function openNotice(
@@ -327,6 +349,13 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     // The send's own error is what the dispatcher must see; a failure to note it must not replace it.
     await notice.update({ state: last ? "failed" : "queued", error: message.slice(0, 500) }).catch(() => undefined);
   }
+}
+
+type NoticePayload = { userId: number; text?: string; message?: string; orderId?: number; stepId?: number; decisionId?: number; shipmentId?: number; reason?: string | null };
+
+/** Several notices as one message: a count, then each notice, in the order they were written. */
+function joinDigest(parts: string[], locale: Locale): string {
+  return parts.length === 1 ? parts[0] : [t(locale, "notice.digest", { n: parts.length }), ...parts].join("\n\n");
 }
 
 function waitFor(ms: number) {

@@ -92,7 +92,56 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
 
   type Outcome = { kind: "sent" | "dead" } | { kind: "retried" | "deferred"; nextAttemptAt: Date };
 
-  async function deliver(row: OutboxRow): Promise<Outcome> {
+  /**
+   * Delivers `row`, and with it any of `followers` (the rows right behind it in its lane, in order) the
+   * deliverer takes into the same send — a digest. Taken rows share the head's fate step by step: marked
+   * `sending` with it before the platform call, `sent` with it after, back to `pending` behind it when
+   * it fails. A crash between the two leaves all of them `sending`, so each is checked with the platform
+   * (lookupSent) before anything is sent again — never re-sent blindly.
+   */
+  async function deliver(row: OutboxRow, followers: OutboxRow[] = []): Promise<Outcome & { absorbed: number[] }> {
+    let taken: OutboxRow[] = [];
+    let marked = false;
+    const outcome = await deliverHead(row, {
+      followers,
+      take: (n) => {
+        // A prefix only, stopping before a row caught mid-send: that one must be checked on its own first.
+        const stop = followers.findIndex((f) => f.status === "sending");
+        taken = followers.slice(0, Math.max(0, Math.min(n, stop === -1 ? n : stop)));
+      },
+      markTaken: async () => {
+        if (taken.length === 0) return;
+        marked = true;
+        await db.models.Outbox.update(
+          { status: "sending", attempts: db.sequelize.literal("attempts + 1") as unknown as number },
+          { where: { id: { [Op.in]: taken.map((r) => r.id) }, leasedBy: me } },
+        );
+      },
+    });
+    const ids = taken.map((r) => r.id);
+    if (ids.length === 0) return { ...outcome, absorbed: [] };
+    if (outcome.kind === "sent") {
+      await db.models.Outbox.update(
+        { status: "sent", platformRef: { digestOf: row.id } as OutboxRow["platformRef"], sentAt: deps.now(), leaseUntil: null, lastError: null },
+        { where: { id: { [Op.in]: ids }, leasedBy: me } },
+      );
+      return { ...outcome, absorbed: ids };
+    }
+    // Not sent: the taken rows wait behind their head again (their lane keeps its order).
+    if (marked) {
+      const after = "nextAttemptAt" in outcome ? outcome.nextAttemptAt : deps.now();
+      await db.models.Outbox.update(
+        { status: "pending", nextAttemptAt: new Date(after.getTime() + 1), leaseUntil: null },
+        { where: { id: { [Op.in]: ids }, leasedBy: me } },
+      );
+    }
+    return { ...outcome, absorbed: [] };
+  }
+
+  async function deliverHead(
+    row: OutboxRow,
+    digest: { followers: OutboxRow[]; take(n: number): void; markTaken(): Promise<void> },
+  ): Promise<Outcome> {
     const deliverer = deps.deliverers[row.topic];
     if (!deliverer) {
       await settle(row, { status: "dead", lastError: `no deliverer for topic ${row.topic}`, leaseUntil: null });
@@ -103,8 +152,9 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
     try {
       const markSending = async () => {
         await db.models.Outbox.update({ status: "sending", attempts: attempt }, { where: { id: row.id, leasedBy: me } });
+        await digest.markTaken();
       };
-      const platformRef = await deliverer({ row, interrupted, markSending });
+      const platformRef = await deliverer({ row, interrupted, markSending, followers: digest.followers, take: digest.take });
       await settle(row, { status: "sent", platformRef: platformRef ?? null, sentAt: deps.now(), leaseUntil: null, lastError: null, attempts: attempt });
       return { kind: "sent" };
     } catch (err) {
@@ -135,7 +185,9 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
     // In order, one at a time. When a row for someone has to wait, their later rows wait behind it,
     // so a person never reads "shipped" before "approved".
     const waiting = new Map<string, Date>();
-    for (const row of rows) {
+    const absorbed = new Set<number>();
+    for (const [i, row] of rows.entries()) {
+      if (absorbed.has(row.id)) continue; // sent inside an earlier row's digest
       const lane = laneOf(row);
       const ahead = lane ? waiting.get(lane) : undefined;
       if (ahead) {
@@ -145,8 +197,12 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
         tally.deferred += 1;
         continue;
       }
-      const outcome = await deliver(row);
+      // The rest of this lane in the batch, in order, up to the first row someone must check first.
+      const followers = lane ? rows.slice(i + 1).filter((r) => laneOf(r) === lane && !absorbed.has(r.id)) : [];
+      const outcome = await deliver(row, followers);
       tally[outcome.kind] += 1;
+      for (const id of outcome.absorbed) absorbed.add(id);
+      tally.sent += outcome.absorbed.length;
       if (lane && (outcome.kind === "retried" || outcome.kind === "deferred")) waiting.set(lane, outcome.nextAttemptAt);
     }
     return tally;

@@ -420,6 +420,130 @@ describe(`pacing robots and members (${onMysql ? "MariaDB" : "SQLite"})`, () => 
   });
 });
 
+describe(`digests for a paced member (${onMysql ? "MariaDB" : "SQLite"})`, () => {
+  const h = harness();
+
+  it("sends a burst of texts to one member as fewer messages once paced, every row sent once and every text in a digest", async () => {
+    const busy = await h.member(`burst${tag()}`);
+    const other = await h.member(`quiet${tag()}`);
+    const k = tag();
+    const texts = Array.from({ length: 25 }, (_, i) => `订单 SO-${k}-${i} 已发货`);
+    await h.t.app.db.transaction((tx) =>
+      enqueue(h.t.app.deps, tx, [
+        ...texts.map((text, i) => ({ topic: "chat.text" as const, dedupeKey: `digest:${k}:${i}`, payload: { userId: busy.id, text } })),
+        ...[0, 1].map((i) => ({ topic: "chat.text" as const, dedupeKey: `digest:${k}:other:${i}`, payload: { userId: other.id, text: `另一位 ${i}` } })),
+      ]),
+    );
+    const sent: Body[] = [];
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, (_uri, b) => (sent.push(b as Body), { errcode: 0, msgid: `m${sent.length}` }));
+    const outbox = h.clockedOutbox();
+    await outbox.runOnce(); // the bucket's burst of 10, one by one
+    const toBusy = () => sent.filter((b) => b.touser === busy.platformUserId).map((b) => b.text.content as string);
+    expect(toBusy()).toEqual(texts.slice(0, 10));
+    outbox.advance(4000); // one token: the 15 held back go together
+    await outbox.runOnce();
+    expect(toBusy()).toHaveLength(11);
+    const digest = toBusy()[10];
+    expect(digest.startsWith("以下 15 条通知合并发送")).toBe(true);
+    // Every text, in the order written, and within WeCom's 2048 bytes.
+    let at = 0;
+    for (const text of texts.slice(10)) {
+      const found = digest.indexOf(text, at);
+      expect(found).toBeGreaterThan(at - 1);
+      at = found + text.length;
+    }
+    expect(Buffer.byteLength(digest, "utf8")).toBeLessThanOrEqual(2048);
+    const rows = await h.t.app.db.models.Outbox.findAll({ where: { dedupeKey: { [Op.like]: `digest:${k}:%` } }, order: [["id", "ASC"]] });
+    expect(rows.map((r) => r.status)).toEqual(Array(27).fill("sent"));
+    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    // The other member's texts went on their own, never inside the busy member's digest.
+    expect(sent.filter((b) => b.touser === other.platformUserId).map((b) => b.text.content)).toEqual(["另一位 0", "另一位 1"]);
+    expect(digest).not.toContain("另一位");
+    // Nothing is sent twice.
+    outbox.advance(60_000);
+    await outbox.runOnce();
+    expect(toBusy()).toHaveLength(11);
+  });
+
+  it("keeps a digest within the text limit, sending what does not fit with the next token", async () => {
+    const busy = await h.member(`long${tag()}`);
+    const k = tag();
+    // 600 bytes each: three fit in 2048 bytes with the header, the fourth waits.
+    const texts = Array.from({ length: 14 }, (_, i) => `${String(i).padStart(2, "0")}${"货".repeat(199)}`);
+    await h.t.app.db.transaction((tx) =>
+      enqueue(h.t.app.deps, tx, texts.map((text, i) => ({ topic: "chat.text" as const, dedupeKey: `long:${k}:${i}`, payload: { userId: busy.id, text } }))),
+    );
+    const sent: string[] = [];
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, (_uri, b) => (sent.push((b as Body).text.content), { errcode: 0, msgid: "m" }));
+    const outbox = h.clockedOutbox();
+    await outbox.runOnce();
+    expect(sent).toHaveLength(10);
+    outbox.advance(4000);
+    await outbox.runOnce();
+    expect(sent).toHaveLength(11);
+    expect(sent[10]).toContain(texts[10]);
+    expect(sent[10]).toContain(texts[12]);
+    expect(sent[10]).not.toContain(texts[13]);
+    expect(Buffer.byteLength(sent[10], "utf8")).toBeLessThanOrEqual(2048);
+    expect(await h.outboxRow(`long:${k}:13`)).toMatchObject({ status: "pending" });
+    outbox.advance(4000);
+    await outbox.runOnce();
+    expect(sent[11]).toBe(texts[13]);
+    const rows = await h.t.app.db.models.Outbox.findAll({ where: { dedupeKey: { [Op.like]: `long:${k}:%` } } });
+    expect(rows.map((r) => r.status)).toEqual(Array(14).fill("sent"));
+  });
+
+  it("puts the rows of a digest whose send failed back behind their head, and sends them together later", async () => {
+    const busy = await h.member(`retry${tag()}`);
+    const k = tag();
+    await h.t.app.db.transaction((tx) =>
+      enqueue(h.t.app.deps, tx, Array.from({ length: 13 }, (_, i) => ({ topic: "chat.text" as const, dedupeKey: `retry:${k}:${i}`, payload: { userId: busy.id, text: `消息 ${i}` } }))),
+    );
+    const sent: string[] = [];
+    nock(API).post("/cgi-bin/message/send").query(true).times(10).reply(200, (_uri, b) => (sent.push((b as Body).text.content), { errcode: 0, msgid: "m" }));
+    const outbox = h.clockedOutbox();
+    await outbox.runOnce();
+    expect(sent).toHaveLength(10);
+    // WeCom is busy for the digest (errcode -1, wecom.md 3.2): nothing of it counts as sent.
+    nock(API).post("/cgi-bin/message/send").query(true).reply(200, { errcode: -1, errmsg: "system busy" });
+    outbox.advance(4000);
+    await outbox.runOnce();
+    const rows = () => h.t.app.db.models.Outbox.findAll({ where: { dedupeKey: { [Op.like]: `retry:${k}:%` } }, order: [["id", "ASC"]] });
+    expect((await rows()).slice(10).map((r) => r.status)).toEqual(["pending", "pending", "pending"]);
+    nock(API).post("/cgi-bin/message/send").query(true).reply(200, (_uri, b) => (sent.push((b as Body).text.content), { errcode: 0, msgid: "m" }));
+    for (let i = 0; i < 5 && sent.length < 11; i++) {
+      outbox.advance(4000);
+      await outbox.runOnce();
+    }
+    expect(sent).toHaveLength(11);
+    expect(sent[10]).toMatch(/^以下 3 条通知合并发送：\n\n消息 10\n\n消息 11\n\n消息 12$/);
+    expect((await rows()).map((r) => r.status)).toEqual(Array(13).fill("sent"));
+  });
+
+  it("does not fold a text across a card queued between, so the member reads them in order", async () => {
+    const busy = await h.member(`order${tag()}`);
+    const k = tag();
+    const card = { title: "卡片", fields: [], buttons: [], locale: "zh-CN" };
+    await h.t.app.db.transaction((tx) =>
+      enqueue(h.t.app.deps, tx, [
+        ...Array.from({ length: 11 }, (_, i) => ({ topic: "chat.text" as const, dedupeKey: `mixed:${k}:${i}`, payload: { userId: busy.id, text: `文本 ${i}` } })),
+        { topic: "chat.card" as const, dedupeKey: `mixed:${k}:card`, payload: { userId: busy.id, card } },
+        { topic: "chat.text" as const, dedupeKey: `mixed:${k}:after`, payload: { userId: busy.id, text: "卡片之后" } },
+      ]),
+    );
+    const sent: Body[] = [];
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, (_uri, b) => (sent.push(b as Body), { errcode: 0, msgid: "m" }));
+    const outbox = h.clockedOutbox();
+    await outbox.runOnce();
+    for (let i = 0; i < 3; i++) {
+      outbox.advance(4000);
+      await outbox.runOnce();
+    }
+    const kinds = sent.map((b) => (b.msgtype === "text" ? b.text.content : "card"));
+    expect(kinds).toEqual([...Array.from({ length: 11 }, (_, i) => `文本 ${i}`), "card", "卡片之后"]);
+  });
+});
+
 describe("the WeCom channel's customer notices", () => {
   const log = pino({ level: "silent" });
   const card = shipmentNoticeCard(

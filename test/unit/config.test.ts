@@ -67,6 +67,7 @@ describe("loadConfig: WeCom", () => {
       ratePerSec: 40,
       callbackWindowSec: 300,
       roleMap: [],
+      noticePollCron: "*/10 * * * *",
     });
     expect(Object.isFrozen(c.wecom)).toBe(true);
     const custom = loadConfig({ ...core, WECOM_API_BASE: "http://proxy.internal:8080/", WECOM_CONTACT_SECRET: "c", WECOM_RATE_PER_SEC: "5", WECOM_CALLBACK_WINDOW_SEC: "60" });

@@ -121,3 +121,15 @@ const OWNER_TEXT: Record<Locale, (p: { customerName: string; orderNo: string }) 
 export function ownerConfirmText(locale: Locale, p: { customerName: string; orderNo: string }): string {
   return OWNER_TEXT[locale](p);
 }
+
+const NUDGE_TEXT: Record<Locale, (p: { customerName: string; orderNo: string }) => string> = {
+  "zh-CN": (p) =>
+    `提醒：给客户「${p.customerName}」的订单 ${p.orderNo} 发货通知仍在等待你确认，客户还没有收到。请在企业微信「客户联系 → 群发助手」中点击发送。`,
+  en: (p) =>
+    `Reminder: the shipment notice for order ${p.orderNo} to customer ${p.customerName} still waits for you and has not reached them. Send it under Customer Contact → Group Message Assistant in WeCom.`,
+};
+
+/** Reminds the owner once that a customer notice still waits for their tap (jobs/customer-notice-results.ts). */
+export function ownerNudgeText(locale: Locale, p: { customerName: string; orderNo: string }): string {
+  return NUDGE_TEXT[locale](p);
+}

@@ -1,8 +1,9 @@
 import crypto from "node:crypto";
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { XMLParser } from "fast-xml-parser";
 import type { WecomConfig } from "../../config";
 import type { InboundEvent } from "../channel";
 import { CallbackError, decryptFor, verifySignature } from "./crypto";
+import { readFlatXml } from "./flat-xml";
 import { decodeButtonKey, decodeSelection } from "./keys";
 
 /** The query WeCom signs (wecom.md 1.2, 1.5); Koa's ctx.query has already URL-decoded it. */
@@ -26,8 +27,9 @@ export interface OpenedCallback {
 type Xml = Record<string, unknown>;
 
 // Every value stays a string: MsgId exceeds 2^53 (wecom.md 2.1, gotcha 4). CDATA and plain text both
-// come out as text (vector A2 has no CDATA, vector B has it: wecom.md 2).
-const parser = () => new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true });
+// come out as text (vector A2 has no CDATA, vector B has it: wecom.md 2). Built once: a parser holds only
+// these options (we never add entities to it), and building one per callback cost as much as a parse.
+const XML = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true });
 
 /** The key column is 191 characters; longer composite keys keep their readable head and a hash. */
 const MAX_EVENT_KEY = 191;
@@ -41,13 +43,16 @@ export function verifyUrl(config: WecomConfig, query: CallbackQuery, now: Date):
 
 /** POST (wecom.md 1.5): verify the envelope, decrypt, parse, and map to an InboundEvent. */
 export function openCallback(config: WecomConfig, query: CallbackQuery, body: string, now: Date): OpenedCallback {
-  const envelope = parseXml(body, "envelope");
+  // The envelope is not validated as XML: only its Encrypt is used, and that is signed — a cut or
+  // altered one fails the signature check (or leaves CDATA unclosed, which the parser refuses).
+  const envelope: Xml = readFlatXml(body) ?? parseXml(body, "envelope");
   const encrypted = text(envelope.Encrypt);
   if (!encrypted) throw new CallbackError("malformed", "envelope has no Encrypt");
   checkQuery(config, query, encrypted, now);
   const outerTo = text(envelope.ToUserName);
   if (outerTo && outerTo !== config.corpId) throw new CallbackError("wrong_receiver", "envelope is for another corp");
-  const message = parseXml(decryptFor(config.aesKey, encrypted, config.corpId), "message");
+  const plain = decryptFor(config.aesKey, encrypted, config.corpId);
+  const message: Xml = readFlatXml(plain) ?? parseXml(plain, "message");
   return toEvent(config, message);
 }
 
@@ -76,8 +81,16 @@ function parseXml(xml: string, what: string): Xml {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, ""))) {
     throw new CallbackError("malformed", `${what} has a DTD`);
   }
-  if (XMLValidator.validate(xml) !== true) throw new CallbackError("malformed", `${what} is not well-formed XML`);
-  const root = (parser().parse(xml) as Xml).xml;
+  // No separate validation pass (it cost as much as the parse): a document cut short loses its closing
+  // root tag, and the parser refuses an unclosed CDATA; the envelope's Encrypt is signed and the message
+  // inside it was encrypted with our key, so neither can be altered on the way.
+  if (!/<\/xml>\s*$/.test(xml)) throw new CallbackError("malformed", `${what} is not well-formed XML`);
+  let root: unknown;
+  try {
+    root = (XML.parse(xml) as Xml).xml;
+  } catch {
+    throw new CallbackError("malformed", `${what} is not well-formed XML`);
+  }
   if (!root || typeof root !== "object") throw new CallbackError("malformed", `${what} has no <xml> root`);
   return root as Xml;
 }

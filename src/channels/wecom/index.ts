@@ -6,15 +6,18 @@ import { projectPath } from "../../paths";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
 import { departmentName } from "./departments";
-import { WecomApiError, createWecomClient, type ApiResult } from "./client";
+import { WecomApiError, createWecomClient, type ApiResult, type WecomClient } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
 import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
 import { scopedCache } from "./scoped-cache";
+import { LIMITS } from "./limits";
+import { WECOM_MEMBER_PACE, wecomMemberBucket } from "./pacing";
 
 export { wecomCallbackRoutes, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
 export { oauthState, safeNext } from "./links";
+export { groupMsgSendResult, type GroupMsgSend, type GroupMsgStatus } from "./group-msg-result";
 export { msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText, MSG_TEMPLATE_CAPS } from "./external-contacts";
 export { WECOM_MEMBER_PACE, WECOM_ROBOT_PACE, wecomMemberBucket, wecomRobotBucket, type Pace } from "./pacing";
 
@@ -43,6 +46,16 @@ const INTERACTIVE = new Set<string>(["button_interaction", "multiple_interaction
 // 42015 "belongs to another app", 42016 "task_id not found" (wecom.md 3.2): the card cannot be updated.
 const GONE_ERRCODES = new Set([42015, 42016]);
 
+/**
+ * The client for customer-contact APIs (wecom.md 7.1): the 客户联系 secret's own token when that secret is
+ * set (cached apart from the app's, under the same keys wherever it is built), else the app's.
+ */
+export function createWecomContactClient(config: WecomConfig, deps: Parameters<typeof createWecomClient>[1]): WecomClient {
+  return config.contactSecret
+    ? createWecomClient({ ...config, secret: config.contactSecret }, { ...deps, cache: scopedCache(deps.cache, "contact:") })
+    : createWecomClient(config, deps);
+}
+
 /** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.2, 7.3, 8.1). */
 export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps): ChatChannel {
   const { cache, now } = deps;
@@ -50,9 +63,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
   const client = createWecomClient(config, clientDeps);
   // Customer-contact APIs take the app's token once the app is allowed to call them, or the 客户联系
   // secret's own token (wecom.md 7.1), cached apart from the app's.
-  const contacts = config.contactSecret
-    ? createWecomClient({ ...config, secret: config.contactSecret }, { ...clientDeps, cache: scopedCache(cache, "contact:") })
-    : client;
+  const contacts = config.contactSecret ? createWecomContactClient(config, clientDeps) : client;
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
   const codes = createCardCodes(config, cache);
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
@@ -76,6 +87,8 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
 
   return {
     platform: "wecom",
+    // Members' app messages are capped and the excess dropped silently (wecom.md 3.3, gotcha 11); text ≤ 2048 bytes (4).
+    pacing: { perRecipient: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket }, textBytes: LIMITS.textBytes },
     async sendText(to, text) {
       const res = await send(to.platformUserId, { msgtype: "text", text: render.text(text) });
       return { messageId: String(res.msgid ?? "") };

@@ -1,10 +1,7 @@
 import crypto from "node:crypto";
+import type { Pace } from "../channel";
 
-/** A token bucket: `burst` at once, then `ratePerSec`. Any window of T seconds admits at most burst + T·rate. */
-export interface Pace {
-  ratePerSec: number;
-  burst: number;
-}
+export type { Pace };
 
 /**
  * App messages to one member: 30/min, and 1000/hour (third-party doc; unconfirmed for self-built apps, so

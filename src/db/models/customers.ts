@@ -56,7 +56,7 @@ export function defineCustomer(s: Sequelize): ModelStatic<CustomerRow> {
   );
 }
 
-export type CustomerNoticeState = "queued" | "awaiting_owner" | "sent" | "failed";
+export type CustomerNoticeState = "queued" | "awaiting_owner" | "sent" | "failed" | "expired";
 
 /** One notice to a customer and how far it got; `target` never holds a credential such as a robot key. */
 export interface CustomerNoticeRow extends Model<InferAttributes<CustomerNoticeRow>, InferCreationAttributes<CustomerNoticeRow>> {

@@ -10,7 +10,9 @@ export function requestId(log: Logger) {
     const incoming = ctx.get("X-Request-Id");
     const id = SAFE_ID.test(incoming) ? incoming : crypto.randomUUID();
     ctx.state.requestId = id;
-    ctx.state.log = log.child({ requestId: id });
+    // Made on first use: most requests never log, and a pino child per request showed in callback profiles.
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, "log", { get: () => (child ??= log.child({ requestId: id })), enumerable: true, configurable: true });
     ctx.set("X-Request-Id", id);
     await next();
   };

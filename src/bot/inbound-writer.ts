@@ -1,0 +1,146 @@
+import { QueryTypes } from "sequelize";
+import type { Db } from "../db/sequelize";
+import type { InboundEvent } from "../channels/channel";
+
+/** One row to persist; `id` is set for a new event, null for one already stored (a duplicate). */
+export interface Persisted {
+  id: number | null;
+}
+
+/**
+ * Group commit for inbound events. Callers arriving while a write is in flight wait for the next one,
+ * and every event waiting then goes in ONE multi-row `INSERT … IGNORE … RETURNING`: under load a batch
+ * per round trip instead of a statement per callback. A caller resolves only once its row is committed
+ * (autocommit statement), so an acknowledged callback is never lost; when a batch fails, every caller
+ * in it gets the error.
+ *
+ * RETURNING reports exactly the rows inserted (MariaDB ≥ 10.5, SQLite ≥ 3.35), so keys that were
+ * already stored — by a retry, or another instance — come back as duplicates. MySQL has no RETURNING:
+ * there each event is inserted on its own (still concurrently), and `affectedRows` tells new from old.
+ */
+export interface InboundWriter {
+  write(event: InboundEvent, receivedAt: Date): Promise<Persisted>;
+  /** Resolves when nothing is waiting to be written. */
+  idle(): Promise<void>;
+}
+
+interface Waiter {
+  event: InboundEvent;
+  receivedAt: Date;
+  resolve(p: Persisted): void;
+  reject(err: unknown): void;
+}
+
+/** Rows per statement: a few hundred small rows stay far below max_allowed_packet. */
+const MAX_BATCH = 400;
+/** Batches being written at once (MariaDB/MySQL). */
+const MAX_IN_FLIGHT = 4;
+
+export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlight?: number; returning?: boolean } = {}): InboundWriter {
+  const maxBatch = opts.maxBatch ?? MAX_BATCH;
+  // SQLite has one writer: more statements at once would only queue inside it.
+  const maxInFlight = opts.maxInFlight ?? (db.dialect === "sqlite" ? 1 : MAX_IN_FLIGHT);
+  let pending: Waiter[] = [];
+  let returning: Promise<boolean> | null = null;
+
+  const esc = (v: unknown) => db.sequelize.escape(v as string);
+  const values = (w: Waiter) =>
+    `(${esc(w.event.platform)}, ${esc(w.event.key)}, ${esc(w.event.kind)}, ${esc(JSON.stringify(w.event))}, 'received', 0, ${esc(w.receivedAt)})`;
+  const COLUMNS = "(platform, event_key, kind, payload, status, attempts, received_at)";
+  const ignore = db.dialect === "sqlite" ? "INSERT OR IGNORE" : "INSERT IGNORE";
+
+  /** Whether the database answers INSERT … RETURNING: SQLite and MariaDB do, MySQL does not. */
+  function supportsReturning(): Promise<boolean> {
+    if (opts.returning !== undefined) return Promise.resolve(opts.returning); // tests of the MySQL path on MariaDB
+    if (db.dialect === "sqlite") return Promise.resolve(true);
+    returning ??= db.sequelize
+      .query<{ v: string }>("SELECT VERSION() AS v", { type: QueryTypes.SELECT })
+      .then(([row]) => /mariadb/i.test(String(row?.v ?? "")))
+      .catch((err: unknown) => {
+        returning = null; // asked again with the next batch, not failed for ever
+        throw err;
+      });
+    return returning;
+  }
+
+  async function writeBatch(batch: Waiter[]): Promise<Map<Waiter, Persisted>> {
+    const out = new Map<Waiter, Persisted>();
+    // Two copies of one key in a batch: the first is the event, the rest are duplicates of it.
+    const first = new Map<string, Waiter>();
+    for (const w of batch) {
+      const k = `${w.event.platform}\u0000${w.event.key}`;
+      if (first.has(k)) out.set(w, { id: null });
+      else first.set(k, w);
+    }
+    const unique = [...first.values()];
+    if (await supportsReturning()) {
+      const rows = await db.sequelize.query<{ id: number | string; platform: string; event_key: string }>(
+        `${ignore} INTO inbound_events ${COLUMNS} VALUES ${unique.map(values).join(", ")} RETURNING id, platform, event_key`,
+        { type: QueryTypes.SELECT },
+      );
+      const ids = new Map(rows.map((r) => [`${r.platform}\u0000${r.event_key}`, Number(r.id)]));
+      for (const [k, w] of first) out.set(w, { id: ids.get(k) ?? null });
+      return out;
+    }
+    await Promise.all(
+      unique.map(async (w) => {
+        const [insertId, affectedRows] = (await db.sequelize.query(`${ignore} INTO inbound_events ${COLUMNS} VALUES ${values(w)}`, {
+          type: QueryTypes.INSERT,
+        })) as unknown as [number, number];
+        // Sequelize answers [insertId, affectedRows] for a MySQL INSERT; an ignored duplicate affects no row.
+        out.set(w, { id: Number(affectedRows) > 0 ? Number(insertId) : null });
+      }),
+    );
+    return out;
+  }
+
+  let inFlight = 0;
+  let scheduled = false;
+  // Batches settle in the order they were taken, even when a later one commits first: events handed to
+  // the bot keep their arrival order (a sender's messages stay in sequence).
+  let settled: Promise<void> = Promise.resolve();
+  const idleWaiters: Array<() => void> = [];
+
+  function flushOne() {
+    const batch = pending.slice(0, maxBatch);
+    pending = pending.slice(batch.length);
+    inFlight += 1;
+    const written = writeBatch(batch).then(
+      (results) => () => batch.forEach((w) => w.resolve(results.get(w)!)),
+      (err: unknown) => () => batch.forEach((w) => w.reject(err)),
+    );
+    settled = settled.then(async () => {
+      (await written)();
+      inFlight -= 1;
+      kick();
+      if (inFlight === 0 && pending.length === 0) idleWaiters.splice(0).forEach((r) => r());
+    });
+  }
+
+  /**
+   * Starts a batch when there is room: at most `maxInFlight` statements at once. Commit latency (an fsync)
+   * bounds a single writer at one batch per fsync; a few in flight let the database group their fsyncs.
+   * A batch waits one turn of the event loop, so callbacks parsed in the same turn go together.
+   */
+  function kick() {
+    if (scheduled || pending.length === 0 || inFlight >= maxInFlight) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      while (pending.length > 0 && inFlight < maxInFlight) flushOne();
+    });
+  }
+
+  return {
+    write(event, receivedAt) {
+      return new Promise<Persisted>((resolve, reject) => {
+        pending.push({ event, receivedAt, resolve, reject });
+        kick();
+      });
+    },
+    idle() {
+      if (inFlight === 0 && pending.length === 0 && !scheduled) return Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
