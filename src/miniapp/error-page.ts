@@ -55,7 +55,8 @@ function refuse(ctx: Context, render: Render, r: Refusal, err: DomainError | nul
   const h = helpers(ctx.state.locale ?? "zh-CN");
   const field = typeof err?.details?.path === "string" ? `${err.details.path}（${err.message}）` : (err?.message ?? "");
   const title = h.t(r.title);
-  const detail = h.t(r.detail, { field });
+  // A refusal the mini-app worded itself (already in the viewer's language) is shown as it is.
+  const detail = err?.details?.localized === true ? err.message : h.t(r.detail, { field });
   if (ctx.path.startsWith("/m/api/")) {
     ctx.status = r.status;
     ctx.body = { error: { code: err?.code ?? "internal", message: `${title}：${detail}`, ...(err?.details ? { details: err.details } : {}) } };

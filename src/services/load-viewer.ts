@@ -11,7 +11,7 @@ export interface MiniAppUser extends Viewer {
   roles: Role[];
 }
 
-const TEAM_TTL_MS = 5_000;
+const MAX_DEPTH = 12;
 
 /**
  * The user behind a session, or unauthorized when they no longer exist or were deactivated (a session
@@ -31,23 +31,15 @@ export async function loadViewer(deps: ServiceDeps, userId: number): Promise<Min
   };
 }
 
-/** The user and everyone who reports to them, directly or through others. */
+/** The user and everyone who reports to them, directly or through others: one query per level. */
 export async function teamOf(deps: ServiceDeps, userId: number): Promise<number[]> {
-  // The reporting lines of every user, read once every few seconds: a page view must not walk the tree in SQL.
-  const reportsOf = await deps.memo.get("team-graph", TEAM_TTL_MS, async () => {
-    const rows = await deps.db.models.User.findAll({ attributes: ["id", "managerId"] });
-    const graph = new Map<number, number[]>();
-    for (const r of rows) if (r.managerId !== null) graph.set(r.managerId, [...(graph.get(r.managerId) ?? []), r.id]);
-    return graph;
-  });
   const team = new Set([userId]);
-  const queue = [userId];
-  while (queue.length) {
-    for (const id of reportsOf.get(queue.shift()!) ?? []) {
-      if (team.has(id)) continue;
-      team.add(id);
-      queue.push(id);
-    }
+  let level = [userId];
+  // Reporting lines are short; the bound only stops a cycle someone typed into the directory.
+  for (let depth = 0; depth < MAX_DEPTH && level.length; depth++) {
+    const reports = await deps.db.models.User.findAll({ where: { managerId: level }, attributes: ["id"] });
+    level = reports.map((r) => r.id).filter((id) => !team.has(id));
+    for (const id of level) team.add(id);
   }
   return [...team];
 }

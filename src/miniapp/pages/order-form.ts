@@ -42,7 +42,7 @@ export function orderFormPages(router: Router, { deps, render }: PageContext): v
     const view = await loadVisibleOrder(deps, viewer, orderIdOf(ctx));
     assertMayPerform(viewer.actor, "revise", { salesRepId: view.salesRep?.id ?? null });
     if (!EDITABLE_STATUSES.includes(view.status)) {
-      throw new DomainError("invalid_transition", t(locale, "err.notEditable", { status: statusLabel(view.status, locale) }), { from: view.status, action: "revise" });
+      throw new DomainError("invalid_transition", t(locale, "err.notEditable", { status: statusLabel(view.status, locale) }), { from: view.status, action: "revise", localized: true });
     }
     render(ctx, "m/order-form.njk", formPage(locale, viewer.platform, view));
   });
