@@ -17,24 +17,31 @@ const MAX_PENDING_STEPS = 2_000;
  * Steps pending now where `userId` is an approver who has not decided yet, oldest first. Approver ids
  * are a list column, so the match is made here over the (few) pending steps rather than in SQL.
  */
-export async function listPendingApprovals(deps: ServiceDeps, input: { userId: number; limit?: number }): Promise<PendingApproval[]> {
+async function openStepsFor(deps: ServiceDeps, userId: number) {
   const m = deps.db.models;
-  const pending = await m.ApprovalStep.findAll({ where: { status: "pending" }, order: [["activatedAt", "ASC"], ["id", "ASC"]], limit: MAX_PENDING_STEPS });
-  const mine = pending.filter((s) => s.approverIds.includes(input.userId));
-  if (mine.length === 0) return [];
-  const decided = await m.ApprovalDecision.findAll({
-    where: { stepId: { [Op.in]: mine.map((s) => s.id) }, approverId: input.userId },
-    attributes: ["stepId"],
+  const pending = await m.ApprovalStep.findAll({
+    where: { status: "pending" },
+    attributes: ["id", "orderId", "label", "activatedAt", "approverIds"],
+    order: [["activatedAt", "ASC"], ["id", "ASC"]],
+    limit: MAX_PENDING_STEPS,
   });
+  const mine = pending.filter((s) => s.approverIds.includes(userId));
+  if (mine.length === 0) return [];
+  const decided = await m.ApprovalDecision.findAll({ where: { stepId: { [Op.in]: mine.map((s) => s.id) }, approverId: userId }, attributes: ["stepId"] });
   const done = new Set(decided.map((d) => d.stepId));
-  const open = mine.filter((s) => !done.has(s.id)).slice(0, input.limit ?? 50);
+  return mine.filter((s) => !done.has(s.id));
+}
+
+/** The approvals waiting for `userId`, oldest first, each with its order's full view (a page of them). */
+export async function listPendingApprovals(deps: ServiceDeps, input: { userId: number; limit?: number }): Promise<PendingApproval[]> {
+  const open = (await openStepsFor(deps, input.userId)).slice(0, Math.min(input.limit ?? 20, 100));
   const views = await loadOrderViews(deps, open.map((s) => s.orderId));
   return open.map((s, i) => ({ stepId: s.id, stepLabel: s.label, activatedAt: s.activatedAt?.toISOString() ?? null, order: views[i] }));
 }
 
-/** How many approvals wait for `userId` (the home page's badge). */
+/** How many approvals wait for `userId` (the home page's tile), without loading the orders. */
 export async function countPendingApprovals(deps: ServiceDeps, userId: number): Promise<number> {
-  return (await listPendingApprovals(deps, { userId, limit: MAX_PENDING_STEPS })).length;
+  return (await openStepsFor(deps, userId)).length;
 }
 
 /** Everyone who is or was asked to approve an order in its current round (they may open it). */

@@ -41,7 +41,7 @@ describe("mini-app sign-in, CSRF and who sees what", () => {
     const res = await request(t.callback).get("/dev/login").query({ u: rep.platformUserId, next: "https://evil.example/" });
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe("/m");
-    expect(res.headers["set-cookie"].join(";")).toMatch(/co_session=.*httponly/i);
+    expect(String(res.headers["set-cookie"])).toMatch(/co_session=.*httponly/i);
     expect((await request(t.callback).get("/dev/login").query({ u: "nobody" })).status).toBe(404);
   });
 
