@@ -34,7 +34,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: "module",
       globals: Object.fromEntries(
-        ["window", "document", "location", "history", "navigator", "localStorage", "fetch", "crypto", "console", "setTimeout", "Element", "TypeError"].map((g) => [g, "readonly"]),
+        ["window", "document", "location", "history", "navigator", "localStorage", "fetch", "crypto", "console", "setTimeout", "clearTimeout", "Element", "TypeError"].map((g) => [g, "readonly"]),
       ),
     },
   },

@@ -13,6 +13,7 @@ export function orderForm() {
   const init = JSON.parse(document.getElementById("order-init").textContent);
   const s = init.state;
   const draftKey = s.orderId ? "co.draft." + s.orderId : "co.draft.new";
+  let requoteTimer = null;
   return {
     customer: s.customer,
     lines: s.lines,
@@ -45,9 +46,11 @@ export function orderForm() {
       try { return JSON.parse(localStorage.getItem(draftKey) || "null"); } catch { return null; }
     },
     draft() { return { customer: this.customer, lines: this.lines, note: this.note, key: this.key, version: s.version }; },
+    // Kept on the phone at every keystroke (a reload or a dead battery loses nothing); priced a moment later.
     changed() {
       localStorage.setItem(draftKey, JSON.stringify(this.draft()));
-      this.requote();
+      clearTimeout(requoteTimer);
+      requoteTimer = setTimeout(() => this.requote(), 300);
     },
     async findCustomers() {
       const q = this.customerQ.trim();
