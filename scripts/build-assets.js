@@ -46,7 +46,8 @@ module.exports = { buildAssets, OUT_DIR };
 
 if (require.main === module) {
   buildAssets().then(
-    (m) => console.log(`assets built: ${Object.values(m).join(", ")}`),
+    // stderr: `npm run cli` builds first, and its stdout is for the command's own output.
+    (m) => process.stderr.write(`assets built: ${Object.values(m).join(", ")}\n`),
     (err) => {
       console.error(err);
       process.exit(1);
