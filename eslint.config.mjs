@@ -29,6 +29,16 @@ export default tseslint.config(
     },
   },
   {
+    // Browser code bundled by esbuild (scripts/build-assets.js): ES modules with the page's globals.
+    files: ["miniapp/client/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(
+        ["window", "document", "location", "history", "navigator", "localStorage", "fetch", "crypto", "console", "setTimeout", "clearTimeout", "Element", "TypeError"].map((g) => [g, "readonly"]),
+      ),
+    },
+  },
+  {
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: { globals: { module: "writable", require: "readonly", __dirname: "readonly", process: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },

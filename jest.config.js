@@ -5,5 +5,6 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } } }] },
   setupFiles: ["<rootDir>/test/helpers/setup-env.ts"],
+  globalSetup: "<rootDir>/test/helpers/global-setup.ts",
   testTimeout: 30000,
 };

@@ -35,6 +35,9 @@ import { createBot } from "./bot/conversation";
 import { createDeliverers } from "./outbox/deliver";
 import { createDispatcher, type Dispatcher } from "./outbox/dispatcher";
 import { devConsoleRoutes } from "./http/routes/dev/routes";
+import { assetRoutes, loadAssets } from "./http/assets";
+import { devLoginRoutes } from "./miniapp/dev-login";
+import { miniAppRoutes } from "./miniapp/routes";
 import { projectPath } from "./paths";
 
 export interface AppOptions {
@@ -180,7 +183,20 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   }
 
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
+  const assets = loadAssets(projectPath("dist/assets"));
   const http = createHttpApp({ config, services, db, cache, log }, [
+    () => assetRoutes(assets),
+    () =>
+      miniAppRoutes({
+        services,
+        sessions,
+        sessionSecret: config.session.secret,
+        assets,
+        viewsDir: projectPath("miniapp/views"),
+        log,
+        signIn: { wecom: wecomH5 !== null, dingtalk: dingtalkParts !== null, simulator: simulator !== null },
+      }),
+    ...(simulator ? [() => devLoginRoutes({ services, sessions })] : []),
     ...(simulator
       ? [() => devConsoleRoutes({ simulator, inbound, db, renderCard, publicUrl: config.publicUrl, log, viewsDir: projectPath("miniapp/views"), now: deps.now })]
       : []),
@@ -195,7 +211,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       : []),
     ...(dingtalkParts
       ? [
-          () => dingtalkH5Routes({ ...dingtalkParts, publicUrl: config.publicUrl, sessions, serviceDeps: deps, now: deps.now, viewsDir: projectPath("miniapp/views") }),
+          () => dingtalkH5Routes({ ...dingtalkParts, publicUrl: config.publicUrl, sessions, serviceDeps: deps, now: deps.now, viewsDir: projectPath("miniapp/views"), assets }),
           () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log }),
         ]
       : []),

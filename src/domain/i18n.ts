@@ -1,3 +1,4 @@
+import { MINIAPP_MESSAGES } from "./i18n-miniapp";
 import type { OrderStatus } from "./order-state";
 
 /** What people read is Chinese unless they ask for English. */
@@ -11,7 +12,7 @@ export function localeOf(s: string | null | undefined): Locale {
 }
 
 // [zh-CN, en] side by side, so a message can never exist in one language only.
-const MESSAGES = {
+const CORE_MESSAGES = {
   "status.draft": ["草稿", "Draft"],
   "status.pending_approval": ["待审批", "Pending approval"],
   "status.approved": ["已审批", "Approved"],
@@ -201,6 +202,8 @@ const MESSAGES = {
   "ui.moreLines": ["另有 {n} 项未显示", "{n} more not shown"],
 } as const satisfies Record<string, readonly [string, string]>;
 
+const MESSAGES = { ...CORE_MESSAGES, ...MINIAPP_MESSAGES };
+
 export type MessageKey = keyof typeof MESSAGES;
 export type MessageParams = Record<string, string | number>;
 
@@ -214,4 +217,9 @@ export function t(locale: Locale, key: MessageKey, params?: MessageParams): stri
 /** 草稿, 待审批, … / Draft, Pending approval, … */
 export function statusLabel(status: OrderStatus, locale: Locale): string {
   return t(locale, `status.${status}`);
+}
+
+/** True for a key of the table: templates name keys as text, and an unknown one must fail loudly. */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(MESSAGES, key);
 }

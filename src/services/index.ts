@@ -18,6 +18,14 @@ import { upsertCustomers } from "./upsert-customers";
 import { upsertProducts } from "./upsert-products";
 import { createWebhook, listWebhooks, removeWebhook } from "./webhooks";
 import { findOrderId, loadOrderTimeline, loadOrderView } from "./support/load-order";
+import { countWork } from "./count-work";
+import { listPendingApprovals, orderApproverIds } from "./list-pending-approvals";
+import { listWarehouseQueue } from "./list-warehouse-queue";
+import { loadViewer, userNames } from "./load-viewer";
+import { quoteOrder } from "./quote-order";
+import { searchCustomers } from "./search-customers";
+import { findPlatformUser } from "./users";
+import { listProductsByIds } from "./upsert-products";
 
 /** Every use case with its dependencies bound: what http, bot, jobs and the CLI call. */
 export function createServices(deps: ServiceDeps) {
@@ -54,6 +62,17 @@ export function createServices(deps: ServiceDeps) {
     listWebhooks,
     removeWebhook,
     getActiveRuleSet,
+    // The mini-app's reads.
+    loadViewer,
+    userNames,
+    countWork,
+    listPendingApprovals,
+    orderApproverIds,
+    listWarehouseQueue,
+    quoteOrder,
+    searchCustomers,
+    findPlatformUser,
+    listProductsByIds,
   });
   // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
   return { ...bound, placeOrder: intake.place };

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { DingtalkConfig } from "../../config";
 import { DomainError } from "../../domain/errors";
+import type { Assets } from "../../http/assets";
 import { jsonBody } from "../../http/middleware/json-body";
 import { parse } from "../../http/parse";
 import type { Sessions } from "../../http/session";
@@ -13,7 +14,6 @@ import { findPlatformUser, refreshPlatformUser, type UserView } from "../../serv
 import { ChannelError } from "../channel";
 import { DingtalkApiError, type DingtalkClient } from "./client";
 import type { DingtalkDirectory } from "./directory";
-import { createJsapiBundle } from "./jsapi-bundle";
 import { DINGTALK_H5_PATH, safeNext } from "./links";
 
 export interface DingtalkH5Deps {
@@ -27,6 +27,8 @@ export interface DingtalkH5Deps {
   now: () => Date;
   /** miniapp/views: holds dingtalk-h5.njk. */
   viewsDir: string;
+  /** The esbuild bundles; "dingtalk" is the dingtalk-jsapi build. */
+  assets: Assets;
 }
 
 export const DINGTALK_SESSION_PATH = "/dingtalk/h5/session";
@@ -44,7 +46,6 @@ const ConfigQuery = z.object({ url: z.string({ message: "the page URL is require
 export function dingtalkH5Routes(deps: DingtalkH5Deps): Router {
   const { config, client, log } = deps;
   const views = new nunjucks.Environment(new nunjucks.FileSystemLoader(deps.viewsDir), { autoescape: true });
-  const bundle = createJsapiBundle();
   const origin = new URL(deps.publicUrl).origin;
   const router = new Router();
 
@@ -83,7 +84,7 @@ export function dingtalkH5Routes(deps: DingtalkH5Deps): Router {
     ctx.type = "text/javascript; charset=utf-8";
     ctx.set("Cache-Control", "public, max-age=86400");
     ctx.set("X-Content-Type-Options", "nosniff");
-    ctx.body = bundle();
+    ctx.body = deps.assets.read("dingtalk");
   });
 
   router.get(DINGTALK_JSAPI_CONFIG_PATH, async function dingtalkJsapiConfig(ctx) {

@@ -1,0 +1,48 @@
+import type Router from "@koa/router";
+import { z } from "zod";
+import { parse } from "../../http/parse";
+import type { PageContext } from "../page";
+import { localeOfCtx, viewerOf } from "../page";
+import { describeReason } from "../../domain/approval-reasons";
+import { csrfToken } from "../csrf";
+import { QuoteBody } from "./order-schemas";
+
+const SearchQuery = z.object({ q: z.string().trim().max(64).default("") });
+
+/**
+ * The order form's lookups as JSON: customers, products (with live available stock), the priced and
+ * routed quote, and a fresh CSRF token for a queued order sent after the session was renewed.
+ */
+export function catalogApi(router: Router, { deps }: PageContext): void {
+  router.get("/api/customers", async function searchCustomers(ctx) {
+    const { q } = parse(SearchQuery, ctx.query, "query");
+    const page = await deps.services.searchCustomers({ q, limit: 20 });
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = { items: page.map((c) => ({ code: c.code, name: c.name, level: c.level })) };
+  });
+
+  router.get("/api/products", async function searchProducts(ctx) {
+    const { q } = parse(SearchQuery, ctx.query, "query");
+    const page = await deps.services.listProducts({ q: q || undefined, limit: 20 });
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = {
+      items: page.items
+        .filter((p) => p.active)
+        .map((p) => ({ sku: p.sku, name: p.name, unit: p.unit, barcode: p.barcode, listPriceFen: p.listPriceFen, floorPriceFen: p.floorPriceFen, available: p.stock.available })),
+    };
+  });
+
+  router.post("/api/quote", async function quote(ctx) {
+    const viewer = viewerOf(ctx);
+    const body = parse(QuoteBody, ctx.request.body, "body");
+    const quote = await deps.services.quoteOrder({ customerCode: body.customerCode || undefined, lines: body.lines, salesRepId: viewer.id, orderId: body.orderId });
+    const words = (reasons: Parameters<typeof describeReason>[0][]) => reasons.map((r) => describeReason(r, localeOfCtx(ctx)));
+    const route = quote.route && { ...quote.route, reasonTexts: words(quote.route.reasons), steps: quote.route.steps.map((s) => ({ ...s, reasonTexts: words(s.reasons) })) };
+    ctx.body = { ...quote, route };
+  });
+
+  router.get("/api/csrf", async function freshCsrf(ctx) {
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = { token: csrfToken(deps.sessionSecret, ctx) };
+  });
+}

@@ -1,0 +1,30 @@
+import type Router from "@koa/router";
+import type { MessageKey } from "../../domain/i18n";
+import type { PageContext } from "../page";
+import { viewerOf } from "../page";
+import { LANG_COOKIE } from "../viewer";
+import { localeOf } from "../../domain/i18n";
+
+/** GET /m: what needs me, by role; GET /m/lang: switch language. */
+export function homePages(router: Router, { deps, render }: PageContext): void {
+  router.get("/", async function home(ctx) {
+    const viewer = viewerOf(ctx);
+    const counts = await deps.services.countWork(viewer.actor);
+    const tiles: Array<{ label: MessageKey; count: number | null; href: string }> = [
+      { label: "home.drafts", count: counts.drafts, href: "/m/orders?status=draft" },
+      { label: "home.rejected", count: counts.rejected, href: "/m/orders?status=rejected" },
+      { label: "home.toApprove", count: counts.toApprove, href: "/m/approvals" },
+      { label: "home.toPick", count: counts.toPick, href: "/m/warehouse?stage=pick" },
+      { label: "home.toShip", count: counts.toShip, href: "/m/warehouse?stage=ship" },
+    ];
+    const shown = tiles.filter((tile) => tile.count !== null);
+    render(ctx, "m/home.njk", { title: "ChatOrder", tiles: shown, busy: shown.some((tile) => (tile.count ?? 0) > 0) });
+  });
+
+  router.get("/lang", async function switchLanguage(ctx) {
+    const to = localeOf(String(ctx.query.to ?? ""));
+    ctx.cookies.set(LANG_COOKIE, to, { httpOnly: true, sameSite: "lax", path: "/", maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
+    const next = String(ctx.query.next ?? "/m");
+    ctx.redirect(/^\/m(\/[\w\-/]*)?$/.test(next) ? next : "/m");
+  });
+}
