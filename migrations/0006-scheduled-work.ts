@@ -26,8 +26,9 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
   // [{ from, to, added, at }]: who a pending step was escalated to on whose behalf (decide-approval reads it).
   await qi.addColumn("approval_steps", "escalations", { type: DataTypes.TEXT, allowNull: true });
   await qi.addColumn("orders", "archived_at", { type: DataTypes.DATE(3), allowNull: true });
-  // Overdue receivables are read live (they change with the clock, not with writes): per status, by due date.
-  await qi.addIndex("orders", ["status", "due_at"], { name: "orders_status_due" });
+  // Overdue receivables are read live (they change with the clock, not with writes): per status, by due
+  // date, covering the amounts so the dashboard's total never visits the rows.
+  await qi.addIndex("orders", ["status", "due_at", "total_fen", "paid_fen"], { name: "orders_status_due" });
   await qi.addIndex("outbox", ["status", "sent_at"], { name: "outbox_sent" });
   await qi.addIndex("inbound_events", ["received_at"], { name: "inbound_received" });
 
