@@ -134,7 +134,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   for (const shape of shapes) {
     const q = { from: shape.from, to: today, bucket: shape.bucket };
     const per: Record<"rollups" | "orders", number[]> = { rollups: [], orders: [] };
-    let last: Record<string, unknown> = {};
+    const last: Record<string, unknown> = {};
     for (const [source, runs] of [["rollups", ROLLUP_RUNS], ["orders", DIRECT_RUNS]] as const) {
       for (let i = 0; i < runs + 1; i += 1) {
         const s = performance.now();
@@ -149,7 +149,6 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
     if (!same) log(`figures differ for ${shape.name}:\n${JSON.stringify(last.rollups)}\n${JSON.stringify(last.orders)}`);
     const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
     rows.push([shape.name, fmt(percentile(sorted(per.rollups), 50)), fmt(percentile(sorted(per.rollups), 95)), fmt(percentile(sorted(per.orders), 50)), fmt(percentile(sorted(per.orders), 95)), same ? "yes" : "NO"]);
-    last = {};
   }
   const p95 = (a: number[]) => percentile([...a].sort((x, y) => x - y), 95);
   const out = [
