@@ -48,6 +48,13 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     qty: big,
     amount_fen: big,
   });
+  // Whole months of report_daily_products, so a year's top products sums 12 × products rows, not 365 ×.
+  await qi.createTable("report_monthly_products", {
+    month: { type: DataTypes.STRING(7), allowNull: false, primaryKey: true },
+    product_id: key(),
+    qty: big,
+    amount_fen: big,
+  });
   await qi.createTable("report_daily_reps", {
     day: { ...day, primaryKey: true },
     sales_rep_id: key(),
@@ -76,7 +83,7 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
 }
 
 export async function down({ context: qi }: { context: QueryInterface }): Promise<void> {
-  for (const table of ["stock_alerts", "report_state", "report_daily_reps", "report_daily_products", "report_daily_sales"]) await qi.dropTable(table);
+  for (const table of ["stock_alerts", "report_state", "report_daily_reps", "report_monthly_products", "report_daily_products", "report_daily_sales"]) await qi.dropTable(table);
   await qi.removeIndex("inbound_events", "inbound_received");
   await qi.removeIndex("outbox", "outbox_sent");
   await qi.removeIndex("orders", "orders_status_due");

@@ -55,6 +55,12 @@ describe("dashboard figures: daily rollups kept up by the report-rollups job agr
       const [fromRollups, fromOrders] = await both({ from: "2026-03-25", to: "2026-04-10", bucket });
       expect(fromRollups).toEqual(fromOrders);
     }
+    // Whole months come from the monthly product table, the partial ones at the ends from the daily one.
+    for (const [from, to] of [["2026-03-01", "2026-04-30"], ["2026-02-15", "2026-04-06"], ["2026-03-31", "2026-04-01"]]) {
+      const [fromRollups, fromOrders] = await both({ from, to });
+      expect(fromRollups.topProducts).toEqual(fromOrders.topProducts);
+      expect(fromRollups.topProducts.length).toBeGreaterThan(0);
+    }
     const [f] = await both({ from: "2026-03-25", to: "2026-04-10", bucket: "month" });
     expect(f.trend).toEqual([
       { period: "2026-03", orders: 2, amountFen: 1000 * 1 + 5000 + 1000 * 2 + 5000 },

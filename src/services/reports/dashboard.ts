@@ -44,17 +44,14 @@ export async function dashboardFigures(deps: ServiceDeps, q: DashboardQuery = {}
   const topN = q.topN ?? 10;
   const s = deps.db.sequelize;
   const select = (sql: string, replacements: Record<string, unknown>) => s.query<Row>(sql, { type: QueryTypes.SELECT, replacements });
-  const range = { from: sqlDate(deps.db.dialect, shanghaiDayRange(from).from), to: sqlDate(deps.db.dialect, shanghaiDayRange(to).to), dayFrom: from, dayTo: to, topN };
+  const range: Record<string, unknown> = { from: sqlDate(deps.db.dialect, shanghaiDayRange(from).from), to: sqlDate(deps.db.dialect, shanghaiDayRange(to).to), dayFrom: from, dayTo: to, topN };
   // The orders path wraps the very measures the rollups store, aggregated on the spot.
   const reps = source === "rollups" ? "report_daily_reps WHERE day BETWEEN :dayFrom AND :dayTo" : `(${repMeasuresSql(deps.db.dialect)}) r`;
-  const products =
-    source === "rollups"
-      ? "report_daily_products WHERE day BETWEEN :dayFrom AND :dayTo"
-      : `(SELECT day, product_id, SUM(qty) AS qty, SUM(amount_fen) AS amount_fen FROM (${salesMeasuresSql(deps.db.dialect)}) x GROUP BY day, product_id) p`;
+  const products = source === "rollups" ? productRollups(from, to) : { sql: `(${salesMeasuresSql(deps.db.dialect)}) p`, replacements: {} };
 
   const [days, top, byRep, totals, overdue, low] = await Promise.all([
     select(`SELECT day, SUM(sold) AS orders, SUM(sold_fen) AS amount FROM ${reps} GROUP BY day ORDER BY day`, range),
-    select(`SELECT product_id, SUM(qty) AS qty, SUM(amount_fen) AS amount FROM ${products} GROUP BY product_id ORDER BY amount DESC, product_id ASC LIMIT :topN`, range),
+    select(`SELECT product_id, SUM(qty) AS qty, SUM(amount_fen) AS amount FROM ${products.sql} GROUP BY product_id ORDER BY amount DESC, product_id ASC LIMIT :topN`, { ...range, ...products.replacements }),
     select(`SELECT sales_rep_id, SUM(sold) AS orders, SUM(sold_fen) AS amount FROM ${reps} GROUP BY sales_rep_id ORDER BY amount DESC, sales_rep_id ASC`, range),
     select(
       `SELECT SUM(submitted) AS submitted, SUM(approved) AS approved, SUM(shipped) AS shipped, SUM(paid) AS paid,
@@ -77,6 +74,40 @@ export async function dashboardFigures(deps: ServiceDeps, q: DashboardQuery = {}
     overdue,
     lowStock: { items: n(low[0]?.items) },
   };
+}
+
+/**
+ * The product rows covering [from, to]: whole calendar months from the monthly table, the days of the
+ * partial months at either end from the daily one (so a year reads ~12 + ~60 rows per product, not 365).
+ */
+function productRollups(from: string, to: string): { sql: string; replacements: Record<string, unknown> } {
+  const months: string[] = [];
+  const dayRanges: Array<[string, string]> = [];
+  let cursor = from;
+  while (cursor <= to) {
+    const month = cursor.slice(0, 7);
+    const monthEnd = lastDayOf(month);
+    const end = monthEnd < to ? monthEnd : to;
+    if (cursor === `${month}-01` && end === monthEnd) months.push(month);
+    else dayRanges.push([cursor, end]);
+    cursor = minusDays(end, -1);
+  }
+  const parts: string[] = [];
+  const replacements: Record<string, unknown> = {};
+  if (months.length) {
+    parts.push("SELECT product_id, qty, amount_fen FROM report_monthly_products WHERE month IN (:months)");
+    replacements.months = months;
+  }
+  dayRanges.forEach(([a, b], i) => {
+    parts.push(`SELECT product_id, qty, amount_fen FROM report_daily_products WHERE day BETWEEN :pa${i} AND :pb${i}`);
+    Object.assign(replacements, { [`pa${i}`]: a, [`pb${i}`]: b });
+  });
+  return { sql: `(${parts.join(" UNION ALL ")}) p`, replacements };
+}
+
+function lastDayOf(month: string): string {
+  const [y, m] = month.split("-").map(Number);
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
 }
 
 /** Unpaid amounts past their due date, now. */

@@ -24,11 +24,26 @@ const ID_CHUNK = 500;
 /** Recomputes every rollup row of the given Shanghai days ("YYYY-MM-DD"), each day in its own transaction. */
 export async function rebuildRollupDays(deps: ServiceDeps, days: Iterable<string>): Promise<number> {
   let count = 0;
+  const months = new Set<string>();
   for (const day of [...new Set(days)].sort()) {
     await deps.db.transaction((tx) => rebuildDay(deps, tx, day));
+    months.add(day.slice(0, 7));
     count += 1;
   }
+  for (const month of months) await deps.db.transaction((tx) => rebuildMonth(deps, tx, month));
   return count;
+}
+
+/** A month's product totals, summed from its days (after the days are rebuilt). */
+async function rebuildMonth(deps: ServiceDeps, tx: Transaction, month: string) {
+  const s = deps.db.sequelize;
+  const replacements = { month, first: `${month}-01`, last: `${month}-31` };
+  await s.query("DELETE FROM report_monthly_products WHERE month = :month", { replacements, transaction: tx });
+  await s.query(
+    `INSERT INTO report_monthly_products (month, product_id, qty, amount_fen)
+     SELECT :month, product_id, SUM(qty), SUM(amount_fen) FROM report_daily_products WHERE day BETWEEN :first AND :last GROUP BY product_id`,
+    { replacements, transaction: tx },
+  );
 }
 
 async function rebuildDay(deps: ServiceDeps, tx: Transaction, day: string) {
