@@ -18,6 +18,8 @@ import { upsertCustomers } from "./upsert-customers";
 import { upsertProducts } from "./upsert-products";
 import { createWebhook, listWebhooks, removeWebhook } from "./webhooks";
 import { findOrderId, loadOrderTimeline, loadOrderView } from "./support/load-order";
+import { dashboardFigures } from "./reports/dashboard";
+import { listJobRuns } from "./job-runs";
 
 /** Every use case with its dependencies bound: what http, bot, jobs and the CLI call. */
 export function createServices(deps: ServiceDeps) {
@@ -54,6 +56,8 @@ export function createServices(deps: ServiceDeps) {
     listWebhooks,
     removeWebhook,
     getActiveRuleSet,
+    dashboardFigures,
+    listJobRuns,
   });
   // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
   return { ...bound, placeOrder: intake.place };
