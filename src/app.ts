@@ -30,6 +30,8 @@ import { createFirstContact, refreshDingtalkUsers } from "./channels/dingtalk/re
 import { createSessions, type Sessions } from "./http/session";
 import { startJobs, type Job, type JobRunner } from "./jobs/runner";
 import { customerNoticeResultsJob } from "./jobs/customer-notice-results";
+import { scheduledJobs } from "./jobs";
+import { recordJobFinished, recordJobStarted } from "./services/job-runs";
 import { createInboundPipeline, type InboundPipeline } from "./bot/inbound";
 import { createBot } from "./bot/conversation";
 import { createDeliverers } from "./outbox/deliver";
@@ -65,6 +67,8 @@ export interface App {
   dingtalkStream: DingtalkStream | null;
   /** Scheduled work; null until startBackground. */
   jobs: JobRunner | null;
+  /** A runner over every job, recording runs in job_runs; `schedule: false` registers nothing with cron (CLI, tests). */
+  jobRunner(opts?: { schedule?: boolean }): JobRunner;
   /** Applies migrations and, on an empty database with seeding on, loads the demo company. */
   prepare(): Promise<void>;
   /** Background work (outbox dispatch, jobs); not started by tests that drive things by hand. */
@@ -182,6 +186,18 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     });
   }
 
+  // Reminders, receivables, digest, low stock, housekeeping, report rollups (src/jobs).
+  jobList.push(...scheduledJobs({ serviceDeps: deps, config: config.jobs, log: log.child({ module: "jobs" }) }));
+  const jobRunner = (opts: { schedule?: boolean } = {}) =>
+    startJobs(jobList, {
+      ctx: null,
+      cache,
+      log: log.child({ module: "jobs" }),
+      now: deps.now,
+      schedule: opts.schedule ?? config.jobs.enabled,
+      record: { started: (run) => recordJobStarted(deps, run), finished: (run) => recordJobFinished(deps, run) },
+    });
+
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const assets = loadAssets(projectPath("dist/assets"));
   const http = createHttpApp({ config, services, db, cache, log }, [
@@ -232,6 +248,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     sessions,
     dingtalkStream,
     jobs: null,
+    jobRunner,
     async prepare() {
       const applied = await migrate(db, log.child({ module: "migrate" }));
       if (applied.length) log.info({ applied }, "migrations applied");
@@ -241,7 +258,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       }
     },
     startBackground() {
-      const jobs = startJobs(jobList, { ctx: null, cache, log: log.child({ module: "jobs" }) });
+      const jobs = jobRunner();
       this.jobs = jobs;
       stoppers.push(async () => jobs.stop());
       dingtalkStream?.start();

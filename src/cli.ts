@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "./config";
 import { migrate } from "./db/migrate";
 import type { Actor } from "./domain/roles";
 import { seedDemoData } from "./services/seed-demo-data";
+import { listJobRuns } from "./services/job-runs";
 import { listUsers, setUserRoles, type UserView } from "./services/users";
 
 const USAGE = `usage: npm run cli -- <command>
@@ -17,6 +18,8 @@ const USAGE = `usage: npm run cli -- <command>
   webhook list | remove <id>
   outbox list [--status dead]  messages waiting, failing or dead (default: dead)
   outbox retry <id>|--dead     send a dead message again (one, or every dead one)
+  job run <name>               run one scheduled job once now (under its lock), e.g. approval-reminders
+  job list                     every job and its last run
   users list [--platform <wecom|dingtalk|simulator>]
   users set-roles --platform <p> --user <platform user id> --roles <r1,r2|"">
                                replace a user's roles (sales, manager, finance, director, warehouse, admin)
@@ -94,6 +97,24 @@ const COMMANDS: Record<string, Command> = {
       process.stdout.write(`${count} message(s) queued again\n`);
     } else {
       throw new UsageError("outbox needs list [--status <status>] | retry <id>|--dead");
+    }
+  },
+  async job(app, args) {
+    const [sub, name] = args;
+    await migrate(app.db, app.log);
+    const runner = app.jobRunner({ schedule: false });
+    if (sub === "run" && name) {
+      if (!runner.names().includes(name)) throw new UsageError(`no job named ${name}; jobs: ${runner.names().join(", ")}`);
+      const result = await runner.runNow(name);
+      process.stdout.write(result === null ? `${name} is running on another instance; nothing done\n` : `${name}: ${JSON.stringify(result)}\n`);
+    } else if (sub === "list") {
+      const runs = new Map((await listJobRuns(app.deps)).map((r) => [r.name, r]));
+      for (const job of runner.names()) {
+        const r = runs.get(job);
+        process.stdout.write(r ? `${job}  ${r.outcome}  ${r.startedAt}  ${r.durationMs ?? "-"} ms${r.error ? `  ${r.error}` : ""}\n` : `${job}  never run\n`);
+      }
+    } else {
+      throw new UsageError("job needs run <name> | list");
     }
   },
   async users(app, args) {

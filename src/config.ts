@@ -3,8 +3,10 @@ import cron from "node-cron";
 import { z } from "zod";
 import { isRole, ROLES, type Role } from "./domain/roles";
 import { DingtalkEnv, toDingtalkConfig, type DingtalkConfig } from "./config-dingtalk";
+import { JobsEnv, toJobsConfig, type JobsConfig } from "./config-jobs";
 
 export type { DingtalkConfig } from "./config-dingtalk";
+export type { JobsConfig } from "./config-jobs";
 
 /** A bad setting: main.ts prints the one line and exits 1. */
 export class ConfigError extends Error {
@@ -73,6 +75,7 @@ const Env = z.object({
   WECOM_ROLE_MAP: unsetIfEmpty(z.string()),
   WECOM_NOTICE_POLL_CRON: unsetIfEmpty(z.string().refine((v) => v === "off" || cron.validate(v), "must be a cron expression such as */10 * * * *, or off")),
   ...DingtalkEnv,
+  ...JobsEnv,
 });
 
 export type Env = z.infer<typeof Env>;
@@ -111,6 +114,8 @@ export interface Config {
   wecom: WecomConfig | null;
   /** The DingTalk internal app + robot; null unless the core five DINGTALK_* settings are all set. */
   dingtalk: DingtalkConfig | null;
+  /** Scheduled work: schedules, the working-hours calendar and each job's thresholds (config-jobs.ts). */
+  jobs: JobsConfig;
 }
 
 export interface WecomConfig {
@@ -149,7 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(`${issue.path.join(".")}: ${issue.message}`);
   }
   const fail = (message: string) => new ConfigError(message);
-  return deepFreeze({ ...toConfig(parsed.data), wecom: toWecomConfig(parsed.data), dingtalk: toDingtalkConfig(parsed.data, fail) });
+  return deepFreeze({ ...toConfig(parsed.data), jobs: toJobsConfig(parsed.data), wecom: toWecomConfig(parsed.data), dingtalk: toDingtalkConfig(parsed.data, fail) });
 }
 
 const ROLE_RULE = /^(tag|dept):(\d{1,10})=(.*)$/;
@@ -206,7 +211,7 @@ function toWecomConfig(e: Env): WecomConfig | null {
   };
 }
 
-function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk"> {
+function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk" | "jobs"> {
   const production = e.NODE_ENV === "production";
   const simulatorSetting = e.SIMULATOR_ENABLED;
   return {

@@ -24,6 +24,7 @@ const CORE_MESSAGES = {
   "status.delivered": ["已签收", "Delivered"],
   "status.completed": ["已完成", "Completed"],
   "status.cancelled": ["已取消", "Cancelled"],
+  "status.archived": ["已归档", "Archived"],
 
   "step.waiting": ["等待中", "Waiting"],
   "step.pending": ["待审批", "Pending"],

@@ -12,6 +12,7 @@ export const ORDER_STATUSES = [
   "delivered",
   "completed",
   "cancelled",
+  "archived",
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
@@ -26,7 +27,8 @@ export type OrderAction =
   | "ship_full"
   | "deliver"
   | "complete"
-  | "cancel";
+  | "cancel"
+  | "archive";
 
 /** The whole lifecycle in one table; a unit test walks every cell. */
 export const MOVES: Record<OrderAction, { from: readonly OrderStatus[]; to: OrderStatus }> = {
@@ -41,6 +43,8 @@ export const MOVES: Record<OrderAction, { from: readonly OrderStatus[]; to: Orde
   deliver: { from: ["shipped"], to: "delivered" },
   complete: { from: ["delivered"], to: "completed" },
   cancel: { from: ["draft", "pending_approval", "approved", "rejected", "picking", "packed"], to: "cancelled" },
+  // Housekeeping puts away drafts nobody touched for weeks; a draft holds no stock, so nothing is released.
+  archive: { from: ["draft"], to: "archived" },
 };
 
 /** The status after `action`; throws rather than guessing. */
@@ -96,6 +100,8 @@ export function isRepeat(action: OrderAction, status: OrderStatus): boolean {
       return status === "pending_approval" || status === "approved";
     case "cancel":
       return status === "cancelled";
+    case "archive":
+      return status === "archived";
     case "start_picking":
       return status === "picking";
     case "pack":

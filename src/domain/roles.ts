@@ -1,4 +1,5 @@
-export const ROLES = ["sales", "manager", "finance", "director", "warehouse", "admin"] as const;
+// purchasing: receives low-stock alerts with reorder suggestions (with admins).
+export const ROLES = ["sales", "manager", "finance", "director", "warehouse", "admin", "purchasing"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is acting: a person through chat or the mini-app, an ERP through an API key, or the system. */

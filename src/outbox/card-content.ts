@@ -3,6 +3,7 @@ import { ChannelError } from "../channels/channel";
 import type { Card } from "../domain/card";
 import { approvalCard, noticeText, orderPreviewCard, orderStatusCard, warehousePickCard } from "../domain/cards";
 import type { Locale } from "../domain/i18n";
+import { tj } from "../domain/i18n-jobs";
 import type { OrderView } from "../domain/order-view";
 import type { DeliverDeps } from "./deliver";
 
@@ -12,6 +13,12 @@ export const CARD_BUILDERS: Record<string, (view: OrderView, locale: Locale, ste
   approval_request: async (view, locale, stepId, deps) =>
     approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) }),
   approval: async (view, locale, stepId, deps) => approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) }),
+  // A reminder is the approval card with a nudge on top while the step is still pending; redrawn later it is the plain card.
+  approval_reminder: async (view, locale, stepId, deps) => {
+    const card = approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) });
+    const pending = view.approval.steps.some((s) => s.id === stepId && s.status === "pending");
+    return pending ? { ...card, banner: { text: tj(locale, "remind.banner"), tone: "warning" } } : card;
+  },
   warehouse_pick: async (view, locale) => warehousePickCard(view, { locale }),
   preview: async (view, locale, _s, deps) => orderPreviewCard(view, { locale, availableByProductId: await availableFor(deps, view) }),
   status: async (view, locale) => orderStatusCard(view, { locale }),

@@ -111,7 +111,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       const view = await deps.services.loadOrderView(p.orderId);
       const card = await build(view, localeOf(user.locale), p.stepId ?? null, deps);
       const sent = await sendOnce(ctx, channel, () => channel.sendCard(to, card, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
-      await rememberCard(deps, { orderId: p.orderId, stepId: p.stepId ?? null, kind: p.card === "approval_request" ? "approval" : p.card, platform: channel.platform, userId: user.id, sent, card });
+      await rememberCard(deps, { orderId: p.orderId, stepId: p.stepId ?? null, kind: p.card.startsWith("approval_") ? "approval" : p.card, platform: channel.platform, userId: user.id, sent, card });
       return sent;
     },
 

@@ -1,4 +1,5 @@
 import { Op, type Transaction } from "sequelize";
+import { countersignComplete } from "../domain/approval-escalation";
 import { DomainError } from "../domain/errors";
 import type { OrderView } from "../domain/order-view";
 import type { Actor } from "../domain/roles";
@@ -112,11 +113,14 @@ async function findStep(deps: ServiceDeps, tx: Transaction, order: OrderRow, ste
 async function stepOutcome(deps: ServiceDeps, tx: Transaction, step: ApprovalStepRow, decision: "approve" | "reject") {
   if (decision === "reject") return "rejected" as const;
   if (step.mode === "any") return "approved" as const;
-  const approvals = await deps.db.models.ApprovalDecision.count({
+  const approvals = await deps.db.models.ApprovalDecision.findAll({
     where: { stepId: step.id, decision: "approve", approverId: { [Op.in]: step.approverIds } },
+    attributes: ["approverId"],
     transaction: tx,
   });
-  return approvals >= step.approverIds.length ? ("approved" as const) : ("pending" as const);
+  // A manager added by escalation approves in place of the approver they were added for.
+  const approvedBy = new Set(approvals.map((d) => d.approverId));
+  return countersignComplete(step.approverIds, step.escalations ?? [], approvedBy) ? ("approved" as const) : ("pending" as const);
 }
 
 /** The next step of the round becomes pending, or the order is approved when none is left. */

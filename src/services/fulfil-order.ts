@@ -1,5 +1,6 @@
 import { DomainError } from "../domain/errors";
 import { isRepeat } from "../domain/order-state";
+import { dueAtFor } from "../domain/receivables";
 import { assertMayPerform } from "../domain/permissions";
 import type { OrderView } from "../domain/order-view";
 import type { Actor } from "../domain/roles";
@@ -76,7 +77,8 @@ export async function deliverOrder(deps: ServiceDeps, input: { orderId: number }
     assertMayPerform(actor, "fulfil", order);
     if (isRepeat("deliver", order.status)) return;
     const at = deps.now();
-    await moveOrder(deps, tx, order, "deliver", actor, { fields: { deliveredAt: at } });
+    // Payment terms run from delivery (net N days, Shanghai calendar); shipping set a provisional due date.
+    await moveOrder(deps, tx, order, "deliver", actor, { fields: { deliveredAt: at, dueAt: dueAtFor(at, order.paymentTermsDays) } });
     if (order.paidFen >= order.totalFen) {
       await moveOrder(deps, tx, order, "complete", actor, { fields: { completedAt: at }, reason: "paid_in_full" });
     }

@@ -26,6 +26,8 @@ import { quoteOrder } from "./quote-order";
 import { searchCustomers } from "./search-customers";
 import { findPlatformUser } from "./users";
 import { listProductsByIds } from "./upsert-products";
+import { dashboardFigures } from "./reports/dashboard";
+import { listJobRuns } from "./job-runs";
 
 /** Every use case with its dependencies bound: what http, bot, jobs and the CLI call. */
 export function createServices(deps: ServiceDeps) {
@@ -73,6 +75,8 @@ export function createServices(deps: ServiceDeps) {
     searchCustomers,
     findPlatformUser,
     listProductsByIds,
+    dashboardFigures,
+    listJobRuns,
   });
   // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
   return { ...bound, placeOrder: intake.place };

@@ -57,7 +57,7 @@ describe("i18n", () => {
 
   it("names every order status in both languages", () => {
     expect(ORDER_STATUSES.map((s) => statusLabel(s, "zh-CN"))).toEqual([
-      "草稿", "待审批", "已审批", "已驳回", "拣货中", "已打包", "部分发货", "已发货", "已签收", "已完成", "已取消",
+      "草稿", "待审批", "已审批", "已驳回", "拣货中", "已打包", "部分发货", "已发货", "已签收", "已完成", "已取消", "已归档",
     ]);
     expect(statusLabel("partially_shipped", "en")).toBe("Partially shipped");
   });

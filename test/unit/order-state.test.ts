@@ -20,6 +20,7 @@ const LEGAL: Array<[OrderAction, string, string]> = [
   ["cancel", "rejected", "cancelled"],
   ["cancel", "picking", "cancelled"],
   ["cancel", "packed", "cancelled"],
+  ["archive", "draft", "archived"],
 ];
 
 describe("order state machine", () => {

@@ -1,5 +1,6 @@
 import type { CreationOptional, InferAttributes, InferCreationAttributes, Model, ModelStatic, Sequelize } from "sequelize";
 import type { RouteReason } from "../../domain/approval-rules";
+import type { Escalation } from "../../domain/approval-escalation";
 import type { StepStatus } from "../../domain/order-view";
 import { bool, csvList, date, id, int, jsonText, str } from "./columns";
 
@@ -18,6 +19,8 @@ export interface ApprovalStepRow extends Model<InferAttributes<ApprovalStepRow>,
   remindedAt: CreationOptional<Date | null>;
   remindCount: CreationOptional<number>;
   escalatedAt: CreationOptional<Date | null>;
+  /** Who the step was escalated to, on whose behalf (see domain/approval-escalation.ts). */
+  escalations: CreationOptional<Escalation[] | null>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
 }
@@ -58,6 +61,7 @@ export function defineApprovalStep(s: Sequelize): ModelStatic<ApprovalStepRow> {
       remindedAt: date(),
       remindCount: int(false, 0),
       escalatedAt: date(),
+      escalations: jsonText<Escalation[]>("escalations"),
       createdAt: date(false),
       updatedAt: date(false),
     },

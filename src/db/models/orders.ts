@@ -32,6 +32,8 @@ export interface OrderRow extends Model<InferAttributes<OrderRow>, InferCreation
   completedAt: Date | null;
   cancelledAt: Date | null;
   cancelReason: string | null;
+  /** Set when housekeeping archived an untouched draft. */
+  archivedAt: CreationOptional<Date | null>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
 }
@@ -85,6 +87,7 @@ export function defineOrder(s: Sequelize): ModelStatic<OrderRow> {
       completedAt: date(),
       cancelledAt: date(),
       cancelReason: str(500),
+      archivedAt: date(),
       createdAt: date(false),
       updatedAt: date(false),
     },

@@ -24,6 +24,7 @@ const STATUS_TONE: Record<OrderStatus, Tone> = {
   delivered: "success",
   completed: "success",
   cancelled: "muted",
+  archived: "muted",
 };
 
 export function statusTone(status: OrderStatus): Tone {

@@ -11,6 +11,7 @@ export const ROLE_LABELS: Record<Role, string> = {
   director: "总监",
   warehouse: "仓库",
   admin: "管理员",
+  purchasing: "采购",
 };
 
 /** One bubble of a conversation: what /messages lists and what the stream sends. */
