@@ -13,6 +13,10 @@ import { FakeGateway, TOPIC_CARD, TOPIC_ROBOT, cardTap, dingtalkEnv, robotText }
  * and updated through the OpenAPI, the customer's group robot told of the shipment (all faked at the
  * HTTP/WS boundary). The same story as wecom-approval-flow.test.ts.
  */
+// Real-time pacing (per member, per robot) makes a whole story take several seconds; on a loaded CI
+// machine more than the default 30 s, which would be a false failure.
+jest.setTimeout(120_000);
+
 describe("DingTalk approval flow", () => {
   let t: TestApp;
   let gw: FakeGateway;

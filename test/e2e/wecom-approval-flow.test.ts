@@ -12,6 +12,10 @@ import { FakeWecom, postCallback, settle, textFrom, type TemplateCardJson } from
  * group robot out (all faked at WeCom's HTTP boundary). The same story as chat-flow.test.ts, which runs
  * it through the simulator.
  */
+// Real-time pacing (per member, per robot) makes a whole story take several seconds; on a loaded CI
+// machine more than the default 30 s, which would be a false failure.
+jest.setTimeout(120_000);
+
 describe("WeCom approval flow", () => {
   let t: TestApp;
   let warehouse: UserRow;

@@ -5,6 +5,10 @@ import { buildCustomer, buildProduct } from "../helpers/factories";
 import { testWecomConfig, textXml, wecomPost } from "../helpers/wecom";
 
 /** A WeCom member talks to the bot through encrypted callbacks; replies leave through the WeCom API. */
+// Real-time pacing (per member, per robot) makes a whole story take several seconds; on a loaded CI
+// machine more than the default 30 s, which would be a false failure.
+jest.setTimeout(120_000);
+
 describe("WeCom channel wired into the app", () => {
   let t: TestApp;
   const wecom = testWecomConfig();
