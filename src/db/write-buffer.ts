@@ -1,17 +1,9 @@
-import type { Sequelize, Transaction } from "sequelize";
+import type { InferAttributes, Sequelize, Transaction } from "sequelize";
+import type { AuditEventRow } from "./models/messaging";
 import { insertRows } from "./insert-rows";
 import type { Dialect } from "./sequelize";
 
-export interface AuditInsert {
-  entity: string;
-  entityId: string;
-  action: string;
-  actor: string;
-  at: Date;
-  before: unknown;
-  after: unknown;
-  reason: string | null;
-}
+export type AuditInsert = Omit<InferAttributes<AuditEventRow>, "id">;
 
 export interface OutboxInsert {
   topic: string;

@@ -15,6 +15,7 @@ import { ChannelError } from "../channel";
 import { DingtalkApiError, type DingtalkClient } from "./client";
 import type { DingtalkDirectory } from "./directory";
 import { DINGTALK_H5_PATH, safeNext } from "./links";
+import { signingUrl } from "../signing-url";
 
 export interface DingtalkH5Deps {
   config: DingtalkConfig;
@@ -139,15 +140,3 @@ export function jsapiSignature(ticket: string, nonceStr: string, timeStamp: stri
   return crypto.createHash("sha1").update(`jsapi_ticket=${ticket}&noncestr=${nonceStr}&timestamp=${timeStamp}&url=${url}`).digest("hex");
 }
 
-/** The page URL without its fragment, and only for a page on our own origin. */
-function signingUrl(raw: string, origin: string): string {
-  const url = raw.split("#")[0];
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new DomainError("validation_failed", "query.url: must be an absolute URL", { path: "query.url" });
-  }
-  if (parsed.origin !== origin) throw new DomainError("validation_failed", `query.url: only pages on ${origin} are signed`, { path: "query.url" });
-  return url;
-}

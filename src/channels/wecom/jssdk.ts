@@ -9,6 +9,7 @@ import { parse } from "../../http/parse";
 import type { Sessions } from "../../http/session";
 import { ChannelError } from "../channel";
 import type { WecomClient } from "./client";
+import { signingUrl } from "../signing-url";
 
 export interface WecomJssdkDeps {
   config: WecomConfig;
@@ -70,20 +71,3 @@ export function wecomJssdkRoutes(deps: WecomJssdkDeps): Router {
   return router;
 }
 
-/**
- * The URL to sign: as the page sent it (the browser signs location.href, so no re-encoding), without
- * the fragment (wecom.md 6.3), and only for a page on our own origin.
- */
-function signingUrl(raw: string, origin: string): string {
-  const url = raw.split("#")[0];
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new DomainError("validation_failed", "query.url: must be an absolute URL", { path: "query.url" });
-  }
-  if (parsed.origin !== origin) {
-    throw new DomainError("validation_failed", `query.url: only pages on ${origin} are signed`, { path: "query.url" });
-  }
-  return url;
-}
