@@ -2,7 +2,7 @@ import { isMessageKey, statusLabel, t, type Locale } from "../domain/i18n";
 import { canTransition, EDITABLE_STATUSES, isOrderStatus } from "../domain/order-state";
 import type { OrderView } from "../domain/order-view";
 import { mayPerform } from "../domain/permissions";
-import type { TimelineEntry } from "../services/support/load-order";
+import type { TimelineEntry } from "../services/support/order-timeline";
 import type { MiniAppUser } from "../services/load-viewer";
 import { WAREHOUSE_STATUSES } from "../services/list-warehouse-queue";
 
