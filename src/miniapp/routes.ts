@@ -2,6 +2,7 @@ import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import { DomainError } from "../domain/errors";
 import { approvalPages } from "./pages/approvals";
+import { adminPages } from "./pages/admin";
 import { catalogApi } from "./pages/catalog-api";
 import { dashboardPages } from "./pages/dashboard";
 import { homePages } from "./pages/home";
@@ -43,6 +44,7 @@ export function miniAppRoutes(deps: MiniAppDeps): Router {
   warehousePages(router, ctx);
   warehouseActionPages(router, ctx);
   dashboardPages(router, ctx);
+  adminPages(router, ctx);
   // Anything else under /m is a page that does not exist: the same refusal page, not the API's JSON.
   router.get("/{*rest}", async () => {
     throw new DomainError("not_found", "no such page");

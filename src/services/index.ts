@@ -24,7 +24,8 @@ import { listWarehouseQueue } from "./list-warehouse-queue";
 import { loadViewer, userNames } from "./load-viewer";
 import { quoteOrder } from "./quote-order";
 import { searchCustomers } from "./search-customers";
-import { findPlatformUser } from "./users";
+import { findPlatformUser, listUsers, setUserRoles } from "./users";
+import { listOutboxMessages, retryDeadOutbox } from "./outbox-admin";
 import { listProductsByIds } from "./upsert-products";
 import { dashboardFigures } from "./reports/dashboard";
 import { listJobRuns } from "./job-runs";
@@ -77,6 +78,11 @@ export function createServices(deps: ServiceDeps) {
     listProductsByIds,
     dashboardFigures,
     listJobRuns,
+    // The admin pages.
+    listUsers,
+    setUserRoles,
+    listOutboxMessages,
+    retryDeadOutbox,
   });
   // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
   return { ...bound, placeOrder: intake.place };
