@@ -3,6 +3,7 @@ import Router from "@koa/router";
 import { DomainError } from "../domain/errors";
 import { approvalPages } from "./pages/approvals";
 import { adminPages } from "./pages/admin";
+import { adminImportPages } from "./pages/admin-import";
 import { catalogApi } from "./pages/catalog-api";
 import { dashboardPages } from "./pages/dashboard";
 import { homePages } from "./pages/home";
@@ -45,6 +46,7 @@ export function miniAppRoutes(deps: MiniAppDeps): Router {
   warehouseActionPages(router, ctx);
   dashboardPages(router, ctx);
   adminPages(router, ctx);
+  adminImportPages(router, ctx);
   // Anything else under /m is a page that does not exist: the same refusal page, not the API's JSON.
   router.get("/{*rest}", async () => {
     throw new DomainError("not_found", "no such page");

@@ -12,7 +12,7 @@ import { recordPayment } from "./record-payment";
 import { reviseOrder } from "./revise-order";
 import { getActiveRuleSet, saveRuleSet } from "./save-rule-set";
 import { shipOrder } from "./ship-order";
-import { getStock, listLowStock, setStock } from "./adjust-stock";
+import { getStock, knownSkus, listLowStock, setStock, setStockMany } from "./adjust-stock";
 import { submitOrder } from "./submit-order";
 import { upsertCustomers } from "./upsert-customers";
 import { upsertProducts } from "./upsert-products";
@@ -83,6 +83,8 @@ export function createServices(deps: ServiceDeps) {
     setUserRoles,
     listOutboxMessages,
     retryDeadOutbox,
+    setStockMany,
+    knownSkus,
   });
   // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
   return { ...bound, placeOrder: intake.place };
