@@ -49,7 +49,9 @@ export function adminImportPages(router: Router, { deps, render }: PageContext):
     const { kind } = parse(ImportParams, ctx.params, "params");
     const { mode } = parse(ImportQuery, ctx.query, "query");
     const buffer = await rawBody(ctx);
-    const fragment = (data: Record<string, unknown>, status = 200) => render(ctx, "m/partials/import-result.njk", { kind, mode, ...data }, status);
+    // The dry run answers 200 whatever it found (it did its job; the page shows the bad rows); an apply
+    // refused for bad rows answers 422.
+    const fragment = (data: Record<string, unknown>, status = 200) => render(ctx, "m/partials/import-result.njk", { kind, mode, ...data }, mode === "preview" ? 200 : status);
     let parsed;
     try {
       parsed = await parseImport(kind, buffer, locale, (skus) => deps.services.knownSkus(skus));
