@@ -2,6 +2,9 @@ import type { OutboxStatus } from "../db/models/messaging";
 import type { Actor } from "../domain/roles";
 import type { ServiceDeps } from "./deps";
 
+export type { OutboxStatus };
+export const OUTBOX_STATUSES: readonly OutboxStatus[] = ["pending", "leased", "sending", "sent", "dead"];
+
 export interface OutboxMessageView {
   id: number;
   topic: string;
