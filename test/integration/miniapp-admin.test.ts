@@ -107,4 +107,13 @@ describe("mini-app admin: dead outbox messages, users and roles, approval rules"
     expect((await t.app.services.getActiveRuleSet()).rules[0].id).toBe("all-finance");
     expect((await agent.get("/m/admin/rules?done=saved")).text).toContain("新规则已启用");
   });
+  it("renders every admin page in English too", async () => {
+    const { agent } = await signInAs(t, admin);
+    await agent.get("/m/lang").query({ to: "en", next: "/m/admin" });
+    for (const [path, text] of [["/m/admin", "Approval rules"], ["/m/admin/outbox", "Dead outbox messages"], ["/m/admin/users", "Save roles"], ["/m/admin/rules", "Save and activate"], ["/m/admin/import", "Download Excel"]]) {
+      const res = await agent.get(path);
+      expect(res.status).toBe(200);
+      expect(res.text).toContain(text);
+    }
+  });
 });

@@ -55,4 +55,13 @@ describe("mini-app dashboard", () => {
       expect((await agent.get("/m")).text).not.toContain('href="/m/dashboard"');
     }
   });
+  it("renders in English when the viewer switches language", async () => {
+    const { agent } = await signInAs(t, team.manager);
+    await agent.get("/m/lang").query({ to: "en", next: "/m/dashboard" });
+    const res = await agent.get("/m/dashboard").query({ period: "week" });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain("Sales trend");
+    expect(res.text).toContain("Order funnel");
+    expect(res.text).not.toContain("经营看板");
+  });
 });
