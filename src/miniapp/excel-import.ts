@@ -64,6 +64,8 @@ const WORDS = {
     duplicate: (key: string, row: number) => `${key} 与第 ${row} 行重复`,
     floor: "底价不能高于单价",
     unknownSku: (sku: string) => `商品 ${sku} 不存在`,
+    barcodeTaken: "条码已被其他商品使用",
+    belowReserved: "库存少于已为未完成订单预留的数量",
   },
   en: {
     tooBig: "The file is too large (5 MB at most)",
@@ -78,6 +80,8 @@ const WORDS = {
     duplicate: (key: string, row: number) => `${key} repeats row ${row}`,
     floor: "the floor price is above the list price",
     unknownSku: (sku: string) => `no product ${sku}`,
+    barcodeTaken: "a barcode is already used by another product",
+    belowReserved: "the count is below what open orders have reserved",
   },
 };
 export const importWords = (locale: Locale) => WORDS[locale === "en" ? "en" : "zh-CN"];
@@ -143,6 +147,7 @@ export async function parseImport<K extends ImportKind>(kind: K, buffer: Buffer,
   const rows: Array<{ row: number; value: RowOf<K> }> = [];
   const bad: BadRow[] = [];
   const firstRowOf = new Map<string, number>();
+  const barcodeRow = new Map<string, number>();
   for (const { row, cells } of records) {
     const reasons: string[] = [];
     const text = (key: string, max: number, required = false): string | null => {
@@ -181,6 +186,12 @@ export async function parseImport<K extends ImportKind>(kind: K, buffer: Buffer,
       const listPriceFen = money("listPrice", true);
       const floorPriceFen = money("floorPrice");
       if (listPriceFen !== null && floorPriceFen !== null && floorPriceFen > listPriceFen) reasons.push(w.floor);
+      const barcode = cells.barcode ?? "";
+      if (barcode) {
+        const first = barcodeRow.get(barcode);
+        if (first !== undefined) reasons.push(w.duplicate(barcode, first));
+        else barcodeRow.set(barcode, row);
+      }
       value = {
         sku: sku ?? "",
         name: text("name", 200, true) ?? "",

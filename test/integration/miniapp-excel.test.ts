@@ -107,6 +107,19 @@ describe("mini-app admin: Excel import (dry run, all or nothing) and order expor
     expect((await upload(s, "orders", "apply", file)).status).toBe(422);
   });
 
+  it("catches a barcode repeated in the file in the dry run, and one taken by another product at apply, changing nothing", async () => {
+    const s = await signInAs(t, admin);
+    const repeated = await upload(s, "products", "preview", await workbook([["SKU", "名称", "单价", "条码"], ["BC-1", "甲", "1", "6901"], ["BC-2", "乙", "1", "6901"]]));
+    expect(repeated.text).toMatch(/data-row="3"[\s\S]*6901 与第 2 行重复/);
+    const taken = await buildProduct(t.app, {});
+    const barcode = "6999000000017";
+    await t.app.db.models.Product.update({ barcode }, { where: { id: taken.id } });
+    const res = await upload(s, "products", "apply", await workbook([["SKU", "名称", "单价", "条码"], ["BC-3", "丙", "1", "6902"], ["BC-4", "丁", "1", barcode]]));
+    expect(res.status).toBe(422);
+    expect(res.text).toContain("条码已被其他商品使用");
+    expect(await t.app.db.models.Product.count({ where: { sku: ["BC-3", "BC-4"] } })).toBe(0);
+  });
+
   it("exports the orders matching the filters as a workbook", async () => {
     const product = await buildProduct(t.app, { onHand: 100, listPriceFen: 1000 });
     const customer = await buildCustomer(t.app);

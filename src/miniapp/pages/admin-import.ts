@@ -68,7 +68,9 @@ export function adminImportPages(router: Router, { deps, render }: PageContext):
       // The services refuse the whole batch; a row they name is shown with its Excel row number.
       const index = Number(String(err.details?.path ?? "").split(".")[0]);
       const row = Number.isInteger(index) && parsed.rows[index] ? parsed.rows[index].row : 0;
-      const bad: BadRow[] = [{ row, reason: err.message }];
+      const w = importWords(locale);
+      const reason = err.code === "conflict" ? w.barcodeTaken : err.code === "on_hand_below_reserved" ? `${w.belowReserved}（${err.message}）` : err.message;
+      const bad: BadRow[] = [{ row, reason }];
       return fragment({ bad, count: 0 }, 422);
     }
     fragment({ bad: [], count: parsed.rows.length, applied: true });
