@@ -153,5 +153,10 @@ describe("mini-app admin: Excel import (dry run, all or nothing) and order expor
     await empty.xlsx.load(none.body as ArrayBuffer);
     expect(empty.worksheets[0].rowCount).toBe(1);
     expect((await s.agent.get("/m/admin/export").query({ from: "yesterday" })).status).toBe(422);
+    // The order list offers admins the export with the filters they set.
+    const list = await s.agent.get("/m/orders").query({ scope: "all", status: "draft", q: customer.code });
+    expect(list.text).toContain(`href="/m/admin/export?status=draft&amp;q=${customer.code}"`);
+    const rep = await signInAs(t, team.rep);
+    expect((await rep.agent.get("/m/orders")).text).not.toContain("/m/admin/export");
   });
 });
