@@ -82,6 +82,10 @@ async function main() {
     ["approvals inbox", "manager", "/m/approvals"],
     ["warehouse queue", "warehouse", "/m/warehouse"],
     ["pick screen", "warehouse", `/m/warehouse/orders/${pickId}`],
+    ["dashboard (by day)", "manager", "/m/dashboard"],
+    ["dashboard (by month)", "manager", "/m/dashboard?period=month"],
+    ["admin: users", "admin", "/m/admin/users"],
+    ["admin: approval rules", "admin", "/m/admin/rules"],
   ];
   const rows: string[][] = [];
   const results = new Map<string, number[]>();

@@ -14,6 +14,8 @@ const ENTRIES = {
   "app-css": "miniapp/client/app.css",
   dingtalk: "miniapp/client/dingtalk.js",
   wecom: "miniapp/client/wecom.js",
+  // ECharts, loaded only by /m/dashboard.
+  dashboard: "miniapp/client/dashboard.js",
 };
 
 /** Builds all entries; returns the manifest (entry name → file name under dist/assets). */

@@ -3,6 +3,7 @@ import { createApp, type App } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { migrate } from "./db/migrate";
 import type { Actor } from "./domain/roles";
+import { OUTBOX_STATUSES, type OutboxStatus } from "./services/outbox-admin";
 import { seedDemoData } from "./services/seed-demo-data";
 import { listJobRuns } from "./services/job-runs";
 import { listUsers, setUserRoles, type UserView } from "./services/users";
@@ -79,21 +80,17 @@ const COMMANDS: Record<string, Command> = {
   },
   async outbox(app, args) {
     const [sub, ...rest] = args;
-    const m = app.db.models;
     if (sub === "list") {
       const status = flag(rest, "--status") ?? "dead";
-      const rows = await m.Outbox.findAll({ where: { status }, order: [["id", "ASC"]], limit: 200 });
+      if (!OUTBOX_STATUSES.includes(status as OutboxStatus)) throw new UsageError(`--status is one of ${OUTBOX_STATUSES.join(", ")}`);
+      const rows = await app.services.listOutboxMessages({ status: status as OutboxStatus, limit: 200 });
       if (rows.length === 0) process.stdout.write(`no ${status} messages\n`);
       for (const r of rows) {
         process.stdout.write(`#${r.id}  ${r.topic}  attempts=${r.attempts}  ${r.dedupeKey}\n    ${r.lastError ?? ""}\n`);
       }
     } else if (sub === "retry" && rest[0]) {
-      const where = rest[0] === "--dead" ? { status: "dead" } : { id: Number(rest[0]), status: "dead" };
       if (rest[0] !== "--dead" && !/^\d+$/.test(rest[0])) throw new UsageError("outbox retry needs a numeric id or --dead");
-      const [count] = await m.Outbox.update(
-        { status: "pending", attempts: 0, nextAttemptAt: new Date(), leaseUntil: null, leasedBy: null, lastError: null },
-        { where },
-      );
+      const count = await app.services.retryDeadOutbox(rest[0] === "--dead" ? "all" : { id: Number(rest[0]) }, cliActor());
       process.stdout.write(`${count} message(s) queued again\n`);
     } else {
       throw new UsageError("outbox needs list [--status <status>] | retry <id>|--dead");

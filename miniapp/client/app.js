@@ -4,6 +4,7 @@ import Alpine from "alpinejs";
 import { flushQueue, queued } from "./offline-queue.js";
 import { orderForm } from "./order-form.js";
 import { picker } from "./picker.js";
+import { setUpImport } from "./import.js";
 
 Alpine.data("orderForm", orderForm);
 Alpine.data("picker", picker);
@@ -32,3 +33,6 @@ document.addEventListener("click", (e) => {
 window.addEventListener("online", () => flushQueue(showQueued));
 flushQueue(showQueued).then(showQueued);
 showQueued();
+
+const importForm = document.querySelector("form[data-import]");
+if (importForm) setUpImport(importForm);

@@ -13,7 +13,7 @@ export interface Assets {
   file(name: string): Buffer | undefined;
 }
 
-export type AssetEntry = "app" | "app-css" | "dingtalk" | "wecom";
+export type AssetEntry = "app" | "app-css" | "dingtalk" | "wecom" | "dashboard";
 
 export const ASSETS_PREFIX = "/assets";
 

@@ -19,5 +19,7 @@ export function navFor(viewer: MiniAppUser): NavEntry[] {
   if (hasRole(a, "sales", "manager", "director", "finance", "admin")) entries.push({ href: "/m/orders", label: "nav.orders", icon: "☰" });
   if (hasRole(a, "manager", "director", "finance", "admin")) entries.push({ href: "/m/approvals", label: "nav.approvals", icon: "✓" });
   if (hasRole(a, "warehouse", "admin")) entries.push({ href: "/m/warehouse", label: "nav.warehouse", icon: "▣" });
+  if (hasRole(a, "manager", "director", "admin")) entries.push({ href: "/m/dashboard", label: "nav.dashboard", icon: "▤" });
+  if (hasRole(a, "admin")) entries.push({ href: "/m/admin", label: "nav.admin", icon: "⚙" });
   return entries;
 }

@@ -46,7 +46,7 @@ export function helpers(locale: Locale) {
 /** One nunjucks environment for the mini-app's views; `render` adds what the layout needs. */
 export function createRender(viewsDir: string, assets: Assets, sessionSecret: string): Render {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir), { autoescape: true, trimBlocks: true, lstripBlocks: true, throwOnUndefined: false });
-  const assetUrls = { js: assets.url("app"), css: assets.url("app-css"), wecom: assets.url("wecom"), dingtalk: assets.url("dingtalk") };
+  const assetUrls = { js: assets.url("app"), css: assets.url("app-css"), wecom: assets.url("wecom"), dingtalk: assets.url("dingtalk"), dashboard: assets.url("dashboard") };
   return (ctx, view, data = {}, status = 200) => {
     const viewer = ctx.state.viewer as MiniAppUser | undefined;
     const locale = (ctx.state.locale as Locale | undefined) ?? "zh-CN";

@@ -2,7 +2,10 @@ import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import { DomainError } from "../domain/errors";
 import { approvalPages } from "./pages/approvals";
+import { adminPages } from "./pages/admin";
+import { adminImportPages } from "./pages/admin-import";
 import { catalogApi } from "./pages/catalog-api";
+import { dashboardPages } from "./pages/dashboard";
 import { homePages } from "./pages/home";
 import { orderActionPages } from "./pages/order-actions";
 import { orderDetailPages } from "./pages/order-detail";
@@ -41,6 +44,9 @@ export function miniAppRoutes(deps: MiniAppDeps): Router {
   approvalPages(router, ctx);
   warehousePages(router, ctx);
   warehouseActionPages(router, ctx);
+  dashboardPages(router, ctx);
+  adminPages(router, ctx);
+  adminImportPages(router, ctx);
   // Anything else under /m is a page that does not exist: the same refusal page, not the API's JSON.
   router.get("/{*rest}", async () => {
     throw new DomainError("not_found", "no such page");

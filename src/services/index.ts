@@ -12,7 +12,7 @@ import { recordPayment } from "./record-payment";
 import { reviseOrder } from "./revise-order";
 import { getActiveRuleSet, saveRuleSet } from "./save-rule-set";
 import { shipOrder } from "./ship-order";
-import { getStock, listLowStock, setStock } from "./adjust-stock";
+import { getStock, knownSkus, listLowStock, setStock, setStockMany } from "./adjust-stock";
 import { submitOrder } from "./submit-order";
 import { upsertCustomers } from "./upsert-customers";
 import { upsertProducts } from "./upsert-products";
@@ -25,7 +25,8 @@ import { listWarehouseQueue } from "./list-warehouse-queue";
 import { loadViewer, userNames } from "./load-viewer";
 import { quoteOrder } from "./quote-order";
 import { searchCustomers } from "./search-customers";
-import { findPlatformUser } from "./users";
+import { findPlatformUser, listUsers, setUserRoles } from "./users";
+import { listOutboxMessages, retryDeadOutbox } from "./outbox-admin";
 import { listProductsByIds } from "./upsert-products";
 import { dashboardFigures } from "./reports/dashboard";
 import { listJobRuns } from "./job-runs";
@@ -78,6 +79,13 @@ export function createServices(deps: ServiceDeps) {
     listProductsByIds,
     dashboardFigures,
     listJobRuns,
+    // The admin pages.
+    listUsers,
+    setUserRoles,
+    listOutboxMessages,
+    retryDeadOutbox,
+    setStockMany,
+    knownSkus,
   });
   // New orders go through the intake, which writes concurrent ones together (see order-intake.ts).
   return { ...bound, placeOrder: intake.place };

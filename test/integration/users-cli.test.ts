@@ -109,4 +109,19 @@ describe("npm run cli -- users", () => {
     expect((await cli("users", "list", "--platform", "icq")).code).toBe(1);
     expect((await cli("users", "promote")).code).toBe(2);
   });
+  it("outbox: lists dead messages and queues one or all again (the services the admin page uses)", async () => {
+    const dead = (key: string) => t.app.db.models.Outbox.create({ topic: "wecom.message", payload: {}, dedupeKey: key, status: "dead", attempts: 8, nextAttemptAt: new Date(), lastError: "boom" });
+    const a = await dead(`cli-a-${uid()}`);
+    const b = await dead(`cli-b-${uid()}`);
+    const list = await cli("outbox", "list");
+    expect(list.code).toBe(0);
+    expect(list.out).toContain(`#${a.id}  wecom.message  attempts=8  ${a.dedupeKey}\n    boom\n`);
+    expect((await cli("outbox", "list", "--status", "lost")).code).toBe(2);
+    expect((await cli("outbox", "retry", String(a.id))).out).toBe("1 message(s) queued again\n");
+    expect((await a.reload()).status).toBe("pending");
+    expect((await b.reload()).status).toBe("dead");
+    expect((await cli("outbox", "retry", "--dead")).out).toBe("1 message(s) queued again\n");
+    expect((await b.reload()).status).toBe("pending");
+    expect((await cli("outbox", "retry", "x")).code).toBe(2);
+  });
 });

@@ -46,7 +46,10 @@ export function orderListPages(router: Router, { deps, render }: PageContext): v
     });
     const keep = new URLSearchParams(Object.entries({ scope, status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }).filter(([, v]) => v));
     const more = page.nextCursor ? `/m/orders?${keep.toString()}&cursor=${encodeURIComponent(page.nextCursor)}` : null;
+    // Admins export what they see (everyone's orders) with the same filters.
+    const exportKeep = new URLSearchParams(Object.entries({ status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }).filter(([, v]) => v));
+    const exportUrl = hasRole(viewer.actor, "admin") && scope === "all" ? `/m/admin/export?${exportKeep.toString()}` : null;
     const title = t(localeOfCtx(ctx), scope === "mine" ? "orders.mine" : scope === "team" ? "orders.team" : "orders.all");
-    render(ctx, "m/orders.njk", { title, scope, scopes, filters: { status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }, statuses: ORDER_STATUSES, orders: page.items, more });
+    render(ctx, "m/orders.njk", { title, scope, scopes, filters: { status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }, statuses: ORDER_STATUSES, orders: page.items, more, exportUrl });
   });
 }
