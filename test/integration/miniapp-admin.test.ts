@@ -1,4 +1,5 @@
 import { DEFAULT_RULE_SET } from "../../src/domain/approval-rules";
+import { recordJobFinished, recordJobStarted } from "../../src/services/job-runs";
 import { buildTeam, buildUser } from "../helpers/factories";
 import { refusalCode, signInAs } from "../helpers/miniapp";
 import { createTestApp, type TestApp } from "../helpers/test-app";
@@ -21,7 +22,7 @@ describe("mini-app admin: dead outbox messages, users and roles, approval rules"
     const dead = await deadMessage("refused-1");
     for (const user of [team.rep, team.manager, team.director, await buildUser(t.app, ["warehouse"])]) {
       const { agent, csrf } = await signInAs(t, user);
-      for (const path of ["/m/admin", "/m/admin/outbox", "/m/admin/users", "/m/admin/rules"]) {
+      for (const path of ["/m/admin", "/m/admin/outbox", "/m/admin/users", "/m/admin/rules", "/m/admin/jobs"]) {
         const res = await agent.get(path);
         expect(res.status).toBe(403);
         expect(refusalCode(res.text)).toBe("forbidden");
@@ -107,6 +108,20 @@ describe("mini-app admin: dead outbox messages, users and roles, approval rules"
     expect((await t.app.services.getActiveRuleSet()).rules[0].id).toBe("all-finance");
     expect((await agent.get("/m/admin/rules?done=saved")).text).toContain("新规则已启用");
   });
+  it("shows each scheduled job's last run, its duration and outcome, and the failure's reason", async () => {
+    const { agent } = await signInAs(t, admin);
+    expect((await agent.get("/m/admin/jobs")).text).toContain("还没有任务运行过");
+    const at = new Date();
+    await recordJobStarted(t.app.deps, { name: "low-stock", at, instance: "i1" });
+    await recordJobFinished(t.app.deps, { name: "low-stock", at, durationMs: 42, ok: true });
+    await recordJobStarted(t.app.deps, { name: "receivables", at, instance: "i1" });
+    await recordJobFinished(t.app.deps, { name: "receivables", at, durationMs: 7, ok: false, error: "database went away" });
+    const page = (await agent.get("/m/admin/jobs")).text;
+    expect(page).toMatch(/data-job="low-stock" data-outcome="ok"[\s\S]*用时 42 毫秒[\s\S]*共 1 次，失败 0 次/);
+    expect(page).toMatch(/data-job="receivables" data-outcome="failed"[\s\S]*database went away/);
+    expect((await agent.get("/m/admin")).text).toContain('href="/m/admin/jobs"');
+  });
+
   it("renders every admin page in English too", async () => {
     const { agent } = await signInAs(t, admin);
     await agent.get("/m/lang").query({ to: "en", next: "/m/admin" });

@@ -57,6 +57,12 @@ export function adminPages(router: Router, { deps, render }: PageContext): void 
     ctx.redirect(`/m/admin/outbox?retried=${count}`);
   });
 
+  router.get("/admin/jobs", async function jobRuns(ctx) {
+    requireAdmin(ctx);
+    const runs = await deps.services.listJobRuns();
+    render(ctx, "m/admin-jobs.njk", { title: t(localeOfCtx(ctx), "jobs.title"), back: "/m/admin", runs });
+  });
+
   router.get("/admin/users", async function users(ctx) {
     requireAdmin(ctx);
     const locale = localeOfCtx(ctx);
