@@ -1,7 +1,5 @@
 import ExcelJS from "exceljs";
-import type { Browser } from "playwright-core";
-import { createTestApp, type TestApp } from "../helpers/test-app";
-import { launchChromium, listen, phonePage, type PhonePage } from "../helpers/browser";
+import { usePhoneBrowser } from "../helpers/browser";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -15,31 +13,11 @@ async function workbook(rows: unknown[][]): Promise<Buffer> {
 // The admin's Excel import in a phone browser: a file with a bad row is refused with the row named and
 // nothing imported; the corrected file previews clean and imports.
 describe("the admin's Excel import in a phone browser", () => {
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof listen>>;
-  let browser: Browser;
-  let phone: PhonePage;
-
-  beforeAll(async () => {
-    t = await createTestApp({ seed: true });
-    server = await listen(t);
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
-  });
-  beforeEach(async () => {
-    phone = await phonePage(browser);
-  });
-  afterEach(async () => {
-    await phone.close();
-  });
+  const b = usePhoneBrowser();
 
   it("refuses a workbook with a bad row, naming it, then imports the corrected one", async () => {
-    const { page } = phone;
-    await page.goto(`${server.base}/dev/login?u=admin&next=${encodeURIComponent("/m/admin")}`);
+    const { page } = b.phone;
+    await b.signIn("admin", "/m/admin");
     await page.click("a[href='/m/admin/import']");
     await page.selectOption("#import-kind", "products");
     const bad = await workbook([["SKU", "名称", "单价"], ["E2E-1", "浏览器导入商品", "19.90"], ["E2E-2", "没有价格的商品", ""]]);
@@ -51,8 +29,8 @@ describe("the admin's Excel import in a phone browser", () => {
     expect(await row.textContent()).toContain("单价 不能为空");
     expect(await page.locator(".bad-row").count()).toBe(1);
     expect(await page.isDisabled("#import-apply")).toBe(true);
-    await phone.screenshot("admin-import-bad-row");
-    expect(await t.app.db.models.Product.count({ where: { sku: ["E2E-1", "E2E-2"] } })).toBe(0);
+    await b.phone.screenshot("admin-import-bad-row");
+    expect(await b.t.app.db.models.Product.count({ where: { sku: ["E2E-1", "E2E-2"] } })).toBe(0);
 
     const good = await workbook([["SKU", "名称", "单价"], ["E2E-1", "浏览器导入商品", "19.90"], ["E2E-2", "补上价格的商品", "5"]]);
     await page.setInputFiles("#import-file", { name: "products.xlsx", mimeType: XLSX, buffer: good });
@@ -61,8 +39,8 @@ describe("the admin's Excel import in a phone browser", () => {
     await page.click("#import-apply");
     await page.locator(".import-result[data-applied='true']").waitFor();
     expect(await page.textContent("#import-result")).toContain("已导入 2 行");
-    await phone.screenshot("admin-import-done");
-    expect(await t.app.db.models.Product.count({ where: { sku: ["E2E-1", "E2E-2"] } })).toBe(2);
-    expect(phone.errors).toEqual([]);
+    await b.phone.screenshot("admin-import-done");
+    expect(await b.t.app.db.models.Product.count({ where: { sku: ["E2E-1", "E2E-2"] } })).toBe(2);
+    expect(b.phone.errors).toEqual([]);
   });
 });

@@ -1,31 +1,13 @@
-import type { Browser } from "playwright-core";
-import { createTestApp, type TestApp } from "../helpers/test-app";
-import { launchChromium, listen, phonePage, type PhonePage } from "../helpers/browser";
+import { usePhoneBrowser } from "../helpers/browser";
 
 // A rep with no signal: the draft survives a reload, saving queues the order on the phone, and it is
 // sent exactly once when the phone is back online.
 describe("the order form without a signal", () => {
-  let t: TestApp;
-  let server: Awaited<ReturnType<typeof listen>>;
-  let browser: Browser;
-  let phone: PhonePage;
-
-  beforeAll(async () => {
-    t = await createTestApp({ seed: true });
-    server = await listen(t);
-    browser = await launchChromium();
-    phone = await phonePage(browser);
-  }, 60_000);
-  afterAll(async () => {
-    await phone?.close();
-    await browser?.close();
-    await server?.close();
-    await t?.close();
-  });
+  const b = usePhoneBrowser();
 
   it("keeps the draft, queues the order offline and sends it once when back online", async () => {
-    const { page } = phone;
-    await page.goto(`${server.base}/dev/login?u=sales2&next=${encodeURIComponent("/m/orders/new")}`);
+    const { page } = b.phone;
+    await b.signIn("sales2", "/m/orders/new");
     await page.fill("#customer-q", "ACME");
     await page.click("button.pick:has-text('ACME Trading Co.')");
     await page.fill("#product-q", "SKU-2002");
@@ -44,21 +26,21 @@ describe("the order form without a signal", () => {
     await page.waitForSelector(".flash--warn:has-text('当前离线')");
     await page.click("button:has-text('提交订单')");
     await page.waitForSelector(".flash:has-text('已保存在本机')");
-    await phone.screenshot("rep-order-queued-offline");
-    const before = await t.app.services.listOrders({ customerCode: "ACME" });
+    await b.phone.screenshot("rep-order-queued-offline");
+    const before = await b.t.app.services.listOrders({ customerCode: "ACME" });
     expect(before.items).toHaveLength(0);
 
     await page.context().setOffline(false);
     // Back online: the page sends the queue by itself.
     await page.waitForFunction(() => localStorage.getItem("co.queue") === "[]", undefined, { timeout: 10_000 });
-    expect((await t.app.services.listOrders({ customerCode: "ACME" })).items).toHaveLength(1);
+    expect((await b.t.app.services.listOrders({ customerCode: "ACME" })).items).toHaveLength(1);
     // Any page sends what is still queued: opening the home page sends nothing twice.
-    await page.goto(`${server.base}/m`);
+    await page.goto(`${b.base}/m`);
     await page.waitForLoadState("networkidle");
-    const after = await t.app.services.listOrders({ customerCode: "ACME" });
+    const after = await b.t.app.services.listOrders({ customerCode: "ACME" });
     expect(after.items).toHaveLength(1);
     expect(after.items[0]).toMatchObject({ status: "approved", source: "miniapp", totalFen: 4500 });
     expect(await page.evaluate(() => localStorage.getItem("co.queue"))).toBe("[]");
-    expect(phone.errors.filter((e) => !e.includes("ERR_INTERNET_DISCONNECTED"))).toEqual([]);
+    expect(b.phone.errors.filter((e) => !e.includes("ERR_INTERNET_DISCONNECTED"))).toEqual([]);
   });
 });

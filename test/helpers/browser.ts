@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { TestApp } from "./test-app";
+import { createTestApp, type TestApp } from "./test-app";
 
 /** Debian's Chromium (`apt-get install chromium`); .ci/run installs it. Never a downloaded browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -47,5 +47,55 @@ export async function phonePage(browser: Browser): Promise<PhonePage> {
       await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
     },
     close: () => context.close(),
+  };
+}
+
+export interface PhoneBrowser {
+  readonly t: TestApp;
+  /** The page of the running test (a fresh one per test). */
+  readonly phone: PhonePage;
+  /** Where the app listens, e.g. `${base}/m`. */
+  readonly base: string;
+  /** Signs in as a simulator user through /dev/login and lands on `next`. */
+  signIn(uid: string, next: string): Promise<unknown>;
+}
+
+/**
+ * The hooks every browser test file needs: the seeded app on a real port (after `prepare` added what the
+ * file needs), one Chromium for the file, and a fresh phone page for each test.
+ */
+export function usePhoneBrowser(prepare?: (t: TestApp) => Promise<void>): PhoneBrowser {
+  let t: TestApp | undefined;
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
+  let browser: Browser | undefined;
+  let phone: PhonePage | undefined;
+  beforeAll(async () => {
+    t = await createTestApp({ seed: true });
+    await prepare?.(t);
+    server = await listen(t);
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+  beforeEach(async () => {
+    phone = await phonePage(browser!);
+  });
+  afterEach(async () => {
+    await phone?.close();
+  });
+  return {
+    get t() {
+      return t!;
+    },
+    get phone() {
+      return phone!;
+    },
+    get base() {
+      return server!.base;
+    },
+    signIn: (uid, next) => phone!.page.goto(`${server!.base}/dev/login?u=${uid}&next=${encodeURIComponent(next)}`),
   };
 }
