@@ -228,7 +228,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     ...(dingtalkParts
       ? [
           () => dingtalkH5Routes({ ...dingtalkParts, publicUrl: config.publicUrl, sessions, serviceDeps: deps, now: deps.now, viewsDir: projectPath("miniapp/views"), assets }),
-          () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log }),
+          () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log, assets }),
         ]
       : []),
   ]);

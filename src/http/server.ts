@@ -6,6 +6,7 @@ import { errorHandler } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
+import { securityHeaders } from "./middleware/security-headers";
 import { catalogRoutes } from "./routes/catalog/routes";
 import { healthRoutes } from "./routes/health";
 import { orderRoutes } from "./routes/orders/routes";
@@ -16,6 +17,7 @@ export type RouterFactory = (deps: HttpDeps) => Router;
 /** The Koa app: one error shape for everything, the REST API under /api/v1. */
 export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = []): Koa {
   const app = new Koa({ proxy: true });
+  app.use(securityHeaders({ publicUrl: deps.config.publicUrl }));
   app.use(requestId(deps.log));
   app.use(errorHandler(deps.log));
 

@@ -13,20 +13,6 @@ import { navFor } from "./nav";
 
 export type Render = (ctx: Context, view: string, data?: Record<string, unknown>, status?: number) => void;
 
-// Scripts come only from our own origin; Alpine evaluates its x-* attributes with Function, hence
-// 'unsafe-eval'. The platform SDKs talk to their native bridge and their own https origins.
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'unsafe-eval'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: https:",
-  "connect-src 'self' https:",
-  "frame-src https:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join("; ");
-
 /** Helpers every template gets, in the viewer's language; money and times are formatted only here. */
 export function helpers(locale: Locale) {
   return {
@@ -62,9 +48,7 @@ export function createRender(viewsDir: string, assets: Assets, sessionSecret: st
     ctx.status = status;
     ctx.type = "text/html; charset=utf-8";
     ctx.set("Cache-Control", "no-store");
-    ctx.set("Content-Security-Policy", CSP);
-    ctx.set("X-Content-Type-Options", "nosniff");
-    ctx.set("Referrer-Policy", "same-origin");
+    // Content-Security-Policy and the other security headers: http/middleware/security-headers.ts.
     ctx.body = env.render(view, page);
   };
 }
