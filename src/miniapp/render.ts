@@ -3,6 +3,7 @@ import nunjucks from "nunjucks";
 import { describeReason } from "../domain/approval-reasons";
 import type { RouteReason } from "../domain/approval-rules";
 import { isMessageKey, statusLabel, t, type Locale, type MessageParams } from "../domain/i18n";
+import { visibleFields } from "../domain/field-visibility";
 import { formatFen } from "../domain/money";
 import { isOrderStatus } from "../domain/order-state";
 import { formatShanghai } from "../domain/time";
@@ -40,6 +41,8 @@ export function createRender(viewsDir: string, assets: Assets, sessionSecret: st
       ...helpers(locale),
       viewer,
       nav: viewer ? navFor(viewer) : [],
+      // Which figures this person may see (domain/field-visibility.ts); pages also leave them out of the data.
+      see: viewer ? visibleFields(viewer.actor) : { prices: false, credit: false },
       path: ctx.path,
       csrf: viewer ? csrfToken(sessionSecret, ctx) : "",
       assets: assetUrls,
