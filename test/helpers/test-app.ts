@@ -40,6 +40,9 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     RATE_LIMIT_SIGNIN_PER_MIN: "1000000",
     RATE_LIMIT_MINIAPP_POST_PER_MIN: "1000000",
     RATE_LIMIT_API_IP_PER_MIN: "1000000",
+    // Many tests give an https PUBLIC_URL (which turns Secure cookies on) but talk plain http to the app,
+    // where a cookie jar would not send a Secure cookie back; tests of the Secure flag set this themselves.
+    SESSION_COOKIE_SECURE: "false",
     OUTBOX_ENABLED: "false",
   };
   if (onMysql) {
