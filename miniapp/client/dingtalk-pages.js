@@ -17,7 +17,8 @@ function signIn(cfg) {
       .catch(() => fail(cfg.failed));
   const got = (res) => (res && res.code ? exchange(res.code) : fail(cfg.failed));
   const dd = window.dd;
-  if (!dd) return fail(cfg.outside);
+  // dingtalk-jsapi defines dd in any browser; outside the client dd.ready would wait forever.
+  if (!dd || (dd.env && dd.env.platform === "notInDingTalk")) return fail(cfg.outside);
   const legacy = () => dd.runtime.permission.requestAuthCode({ corpId: cfg.corpId, onSuccess: got, onFail: () => fail(cfg.outside) });
   // Newer clients: dd.requestAuthCode({corpId, clientId}); older: dd.runtime.permission.requestAuthCode({corpId}).
   dd.ready(() => {
