@@ -54,7 +54,7 @@ const Env = z.object({
   TRUST_PROXY: bool(true),
   PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
   RATE_LIMIT_CALLBACK_PER_MIN: z.coerce.number().int().min(1).default(1200),
-  RATE_LIMIT_SIGNIN_PER_MIN: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_SIGNIN_PER_MIN: z.coerce.number().int().min(1).default(120),
   RATE_LIMIT_MINIAPP_POST_PER_MIN: z.coerce.number().int().min(1).default(120),
   RATE_LIMIT_API_IP_PER_MIN: z.coerce.number().int().min(1).default(1200),
   OUTBOX_ENABLED: bool(true),
