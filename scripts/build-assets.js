@@ -18,7 +18,7 @@ const ENTRIES = {
   dashboard: "miniapp/client/dashboard.js",
   // The DingTalk sign-in and action-confirm pages, which live outside the mini-app's layout.
   "dingtalk-pages": "miniapp/client/dingtalk-pages.js",
-  "dingtalk-pages-css": "miniapp/client/dingtalk-pages.css",
+  "plain-pages-css": "miniapp/client/plain-pages.css",
 };
 
 /** Builds all entries; returns the manifest (entry name → file name under dist/assets). */

@@ -225,7 +225,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       : []),
     ...(wecomH5
       ? [
-          () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps }),
+          () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps, assets }),
           () => wecomJssdkRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, now: deps.now }),
         ]
       : []),

@@ -2,6 +2,7 @@ import request from "supertest";
 import { loadConfig } from "../../src/config";
 import { createTestApp, type TestApp } from "../helpers/test-app";
 import { buildUser } from "../helpers/factories";
+import { dingtalkEnv } from "../helpers/dingtalk-gateway";
 
 /** The policy as a map of directive → sources. */
 function csp(header: string | undefined): Map<string, string[]> {
@@ -52,7 +53,7 @@ describe("security headers", () => {
       expect(policy.get("base-uri")).toEqual(["'none'"]);
       expect(page.headers["content-security-policy"]).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
       // The pages keep their side of it: no inline script, handler or style attribute.
-      expect(page.text).not.toMatch(/<script>|<script(?![^>]*(src=|type="application\/json"))[^>]*>|\son[a-z]+=|style=|<style/);
+      expect(page.text).not.toMatch(INLINE);
     });
   });
 
@@ -68,6 +69,39 @@ describe("security headers", () => {
       expect(res.headers["strict-transport-security"]).toBe("max-age=15552000");
       expect(csp(res.headers["content-security-policy"]).get("upgrade-insecure-requests")).toEqual([]);
     });
+  });
+});
+
+/** Inline <script> or <style>, an on…= handler or a style attribute: what the policy would refuse. */
+const INLINE = /<script>|<script(?![^>]*(src=|type="application\/json"))[^>]*>|\son[a-z]+=|style=|<style/;
+
+describe("the pages outside the mini-app", () => {
+  it("have no inline script or style either: DingTalk sign-in, WeCom sign-in refusals", async () => {
+    const t = await createTestApp({
+      env: dingtalkEnv({
+        PUBLIC_URL: "http://10.0.0.5",
+        WECOM_CORP_ID: "ww0123456789abcdef",
+        WECOM_AGENT_ID: "1000002",
+        WECOM_SECRET: "test-secret",
+        WECOM_TOKEN: "TestToken123",
+        WECOM_AES_KEY: "A".repeat(43),
+      }),
+    });
+    try {
+      const h5 = await request(t.callback).get("/dingtalk/h5?next=/m");
+      expect(h5.status).toBe(200);
+      expect(h5.text).toMatch(/<link rel="stylesheet" href="\/assets\/plain-pages-css-/);
+      expect(h5.text).toMatch(/<script src="\/assets\/dingtalk-pages-[^"]+\.js">/);
+      const refusal = await request(t.callback).get("/wecom/oauth").query({ code: "c", state: "forged", next: "/m" });
+      expect(refusal.status).toBe(400);
+      expect(refusal.text).toContain("登录链接无效");
+      for (const page of [h5, refusal]) {
+        expect(page.text).not.toMatch(INLINE);
+        expect(csp(page.headers["content-security-policy"]).get("script-src")).toEqual(["'self'"]);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
 

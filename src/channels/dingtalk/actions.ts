@@ -76,7 +76,7 @@ export function dingtalkActionRoutes(deps: DingtalkActionDeps): Router {
 function confirmPage(payload: string, assets: Assets): string {
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>确认操作</title>
-<link rel="stylesheet" href="${assets.url("dingtalk-pages-css")}"></head>
+<link rel="stylesheet" href="${assets.url("plain-pages-css")}"></head>
 <body><h1>确认操作</h1><p id="msg">点击确认后，结果会在钉钉中通知你。</p>
 <button id="go" data-url="${DINGTALK_ACT_PATH}" data-ok="已提交，请回到钉钉查看结果。" data-failed="操作失败，请回到钉钉重试。">确认</button>
 <script id="act" type="application/json">${payload}</script>
