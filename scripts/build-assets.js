@@ -16,6 +16,9 @@ const ENTRIES = {
   wecom: "miniapp/client/wecom.js",
   // ECharts, loaded only by /m/dashboard.
   dashboard: "miniapp/client/dashboard.js",
+  // The DingTalk sign-in and action-confirm pages, which live outside the mini-app's layout.
+  "dingtalk-pages": "miniapp/client/dingtalk-pages.js",
+  "plain-pages-css": "miniapp/client/plain-pages.css",
 };
 
 /** Builds all entries; returns the manifest (entry name → file name under dist/assets). */

@@ -8,6 +8,7 @@ import type { Config } from "./config";
 import { migrate } from "./db/migrate";
 import { createDb, type Db } from "./db/sequelize";
 import { createHttpApp } from "./http/server";
+import { createRateLimiter } from "./http/middleware/rate-limit";
 import { createLogger } from "./logger";
 import { createServices, type Services } from "./services";
 import type { ServiceDeps } from "./services/deps";
@@ -200,7 +201,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
 
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const assets = loadAssets(projectPath("dist/assets"));
-  const http = createHttpApp({ config, services, db, cache, log }, [
+  const limiter = createRateLimiter(cache, log.child({ module: "rate-limit" }));
+  const http = createHttpApp({ config, services, db, cache, log, limiter }, [
     () => assetRoutes(assets),
     () =>
       miniAppRoutes({
@@ -211,6 +213,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         viewsDir: projectPath("miniapp/views"),
         log,
         signIn: { wecom: wecomH5 !== null, dingtalk: dingtalkParts !== null, simulator: simulator !== null },
+        limiter,
+        postsPerMinute: config.http.ipRateLimits.miniAppPostPerMin,
       }),
     ...(simulator ? [() => devLoginRoutes({ services, sessions })] : []),
     ...(simulator
@@ -221,14 +225,14 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       : []),
     ...(wecomH5
       ? [
-          () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps }),
+          () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps, assets }),
           () => wecomJssdkRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, now: deps.now }),
         ]
       : []),
     ...(dingtalkParts
       ? [
           () => dingtalkH5Routes({ ...dingtalkParts, publicUrl: config.publicUrl, sessions, serviceDeps: deps, now: deps.now, viewsDir: projectPath("miniapp/views"), assets }),
-          () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log }),
+          () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log, assets }),
         ]
       : []),
   ]);

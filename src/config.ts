@@ -51,6 +51,12 @@ const Env = z.object({
   SEED_DEMO_DATA: bool(true),
   BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10240).default(1024),
   API_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(600),
+  TRUST_PROXY: bool(true),
+  PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
+  RATE_LIMIT_CALLBACK_PER_MIN: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_SIGNIN_PER_MIN: z.coerce.number().int().min(1).default(120),
+  RATE_LIMIT_MINIAPP_POST_PER_MIN: z.coerce.number().int().min(1).default(120),
+  RATE_LIMIT_API_IP_PER_MIN: z.coerce.number().int().min(1).default(1200),
   OUTBOX_ENABLED: bool(true),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60000).default(500),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
@@ -61,6 +67,7 @@ const Env = z.object({
   SIMULATOR_ENABLED: z.enum(["true", "false", "1", "0", "yes", "no"]).optional(),
   SIMULATOR_RATE_PER_SEC: z.coerce.number().positive().default(50),
   SESSION_SECRET: unsetIfEmpty(z.string().min(32, "must be at least 32 characters")),
+  SESSION_COOKIE_SECURE: unsetIfEmpty(z.enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })),
   SESSION_TTL_HOURS: unsetIfEmpty(z.coerce.number({ message: "must be a number of hours" }).positive().max(24 * 90)),
   // WeCom: an empty value (`WECOM_TOKEN=` from an env file) counts as unset.
   WECOM_CORP_ID: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,64}$/, "must be the corp id (letters and digits, e.g. ww1436e0e65a779aee)")),
@@ -90,7 +97,16 @@ export interface Config {
   cacheKeyPrefix: string;
   logLevel: Env["LOG_LEVEL"];
   seedDemoData: boolean;
-  http: { bodyLimitKb: number; apiRateLimitPerMin: number };
+  http: {
+    bodyLimitKb: number;
+    apiRateLimitPerMin: number;
+    /** Believe X-Forwarded-For/-Proto/-Host (Koa app.proxy): on behind a reverse proxy, off when clients connect directly. */
+    trustProxy: boolean;
+    /** How many proxies append to X-Forwarded-For; the client is the entry that many from the right (Koa maxIpsCount). */
+    proxyHops: number;
+    /** Per client IP (per signed-in person for mini-app POSTs), requests a minute on the surfaces without an API key. */
+    ipRateLimits: { callbackPerMin: number; signInPerMin: number; miniAppPostPerMin: number; apiPerMin: number };
+  };
   outbox: {
     enabled: boolean;
     pollMs: number;
@@ -107,7 +123,7 @@ export interface Config {
     /** True when SESSION_SECRET was unset and a random per-process secret is used (never in production). */
     generated: boolean;
     ttlHours: number;
-    /** Secure cookies: on in production. */
+    /** Secure cookies: on in production or when PUBLIC_URL is https, unless SESSION_COOKIE_SECURE says otherwise. */
     secure: boolean;
   };
   /** The WeCom self-built app; null unless the core five WECOM_* settings are all set. */
@@ -183,7 +199,7 @@ function toSessionConfig(e: Env): Config["session"] {
     secret: e.SESSION_SECRET ?? PROCESS_SESSION_SECRET,
     generated: e.SESSION_SECRET === undefined,
     ttlHours: e.SESSION_TTL_HOURS ?? 12,
-    secure: production,
+    secure: e.SESSION_COOKIE_SECURE !== undefined ? ["true", "1", "yes"].includes(e.SESSION_COOKIE_SECURE) : production || (e.PUBLIC_URL !== undefined && new URL(e.PUBLIC_URL).protocol === "https:"),
   };
 }
 
@@ -229,7 +245,18 @@ function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk" | "jobs"> {
     cacheKeyPrefix: e.CACHE_KEY_PREFIX,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA,
-    http: { bodyLimitKb: e.BODY_LIMIT_KB, apiRateLimitPerMin: e.API_RATE_LIMIT_PER_MIN },
+    http: {
+      bodyLimitKb: e.BODY_LIMIT_KB,
+      apiRateLimitPerMin: e.API_RATE_LIMIT_PER_MIN,
+      trustProxy: e.TRUST_PROXY,
+      proxyHops: e.PROXY_HOPS,
+      ipRateLimits: {
+        callbackPerMin: e.RATE_LIMIT_CALLBACK_PER_MIN,
+        signInPerMin: e.RATE_LIMIT_SIGNIN_PER_MIN,
+        miniAppPostPerMin: e.RATE_LIMIT_MINIAPP_POST_PER_MIN,
+        apiPerMin: e.RATE_LIMIT_API_IP_PER_MIN,
+      },
+    },
     outbox: {
       enabled: e.OUTBOX_ENABLED,
       pollMs: e.OUTBOX_POLL_MS,

@@ -1,6 +1,8 @@
 // The mini-app's one script: Alpine and our components. Pages without x-data get only the small
-// helpers below (back, print, the offline queue).
-import Alpine from "alpinejs";
+// helpers below (back, print, the offline queue). The CSP build of Alpine evaluates x-* attributes
+// with its own parser instead of Function, so the pages need no 'unsafe-eval'; it understands only
+// simple expressions, which is why the components expose methods for anything more.
+import Alpine from "@alpinejs/csp";
 import { flushQueue, queued } from "./offline-queue.js";
 import { orderForm } from "./order-form.js";
 import { picker } from "./picker.js";

@@ -9,12 +9,15 @@ echarts.use([BarChart, LineChart, FunnelChart, GridComponent, TooltipComponent, 
 
 const yuan = (fen) => Math.round(fen) / 100;
 const grid = { left: 8, right: 12, top: 16, bottom: 8, containLabel: true };
+// Tooltips drawn on the canvas: the HTML tooltip writes style="" attributes, which the page's
+// Content-Security-Policy (style-src without 'unsafe-inline') refuses.
+const tooltip = (trigger) => ({ trigger, confine: true, renderMode: "richText" });
 
 function draw(id, option) {
   const el = document.getElementById(id);
   if (!el) return null;
   const chart = echarts.init(el, null, { renderer: "canvas" });
-  chart.setOption({ animation: false, tooltip: { trigger: "axis", confine: true }, grid, ...option });
+  chart.setOption({ animation: false, tooltip: tooltip("axis"), grid, ...option });
   return chart;
 }
 
@@ -39,7 +42,7 @@ function start() {
       series: [{ name: d.labels.amount, type: "bar", data: d.byRep.map((r) => yuan(r.amountFen)) }],
     }),
     draw("chart-funnel", {
-      tooltip: { trigger: "item", confine: true },
+      tooltip: tooltip("item"),
       series: [{ type: "funnel", sort: "none", left: 8, right: 8, top: 8, bottom: 8, label: { position: "inside" }, data: d.funnel }],
     }),
   ].filter(Boolean);

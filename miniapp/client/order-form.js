@@ -42,6 +42,16 @@ export function orderForm() {
     },
     msg(key, params) { return fill(init.messages[key] || key, params || {}); },
     money,
+    // What the template shows, as methods: the CSP build of Alpine (no eval) parses only simple expressions.
+    customerLabel() { return this.customer ? this.customer.name + "（" + this.customer.code + "）" : ""; },
+    clearCustomer() { this.customer = null; this.changed(); },
+    productNote(p) { return p.sku + " · " + money(p.listPriceFen) + " · " + this.msg("form.available", { n: p.available }); },
+    nothingFound() { return !!this.productQ && this.searched && !this.productHits.length; },
+    lineClass(line) { const q = this.quoteOf(line); return { "line--warn": !!(q.short || q.belowFloor) }; },
+    totalText() { return this.quote ? money(this.quote.totalFen) : ""; },
+    hasRoute() { return !!(this.quote && this.quote.route); },
+    approverNames(step) { return step.approvers.join("、"); },
+    bullet(text) { return "· " + text; },
     readDraft() {
       try { return JSON.parse(localStorage.getItem(draftKey) || "null"); } catch { return null; }
     },

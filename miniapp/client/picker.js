@@ -14,7 +14,14 @@ export function picker() {
     canScan: scannerAvailable(data.platform),
     done(field) {
       const line = data.lines.find((l) => l.field === field);
-      return line && this.picked[field] >= line.left;
+      return !!line && this.picked[field] >= line.left;
+    },
+    // Class bindings as methods: the CSP build of Alpine evaluates only simple expressions.
+    rowClass(field) {
+      return { "is-done": this.done(field) };
+    },
+    noteClass() {
+      return { "flash--warn": this.warn };
     },
     say(text, warn) {
       this.note = text;

@@ -1,4 +1,5 @@
 import { matchOne } from "../domain/catalog-match";
+import { visibleFields } from "../domain/field-visibility";
 import { helpCard, newOrderCard, noticeText, orderListCard, orderStatusCard, stockCard } from "../domain/cards";
 import { isDomainError } from "../domain/errors";
 import { parseIntent } from "../domain/order-text";
@@ -86,7 +87,7 @@ async function orderStatus(turn: Turn, orderNo: string): Promise<Reply[]> {
     return [textReply(noticeText("forbidden_action", { scope: "order" }, turn.locale))];
   }
   const view = await services.loadOrderView(orderId);
-  return [cardReply(orderStatusCard(view, { locale: turn.locale }))];
+  return [cardReply(orderStatusCard(view, { locale: turn.locale, prices: visibleFields(turn.actor).prices }))];
 }
 
 /** Stock of whatever the query names; several matches are all listed (up to matchOne's eight). */

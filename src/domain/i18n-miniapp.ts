@@ -253,6 +253,8 @@ export const MINIAPP_MESSAGES = {
   "err.csrf": ["页面已过期", "This page has expired"],
   "err.csrfDetail": ["请返回并刷新页面后再试，操作未生效。", "Go back, reload the page and try again: nothing was changed."],
   "err.generic": ["操作未完成", "Not done"],
+  "err.rateLimited": ["操作太频繁", "Too many requests"],
+  "err.rateLimitedDetail": ["请稍等一分钟再试，这次操作未生效。", "Wait a minute and try again: nothing was changed."],
   "err.internal": ["服务器出错了", "Something went wrong"],
   "err.internalDetail": ["已记录，请稍后再试。", "It has been logged; please try again later."],
 } as const satisfies Record<string, readonly [string, string]>;

@@ -13,7 +13,7 @@ export interface Assets {
   file(name: string): Buffer | undefined;
 }
 
-export type AssetEntry = "app" | "app-css" | "dingtalk" | "wecom" | "dashboard";
+export type AssetEntry = "app" | "app-css" | "dingtalk" | "wecom" | "dashboard" | "dingtalk-pages" | "plain-pages-css";
 
 export const ASSETS_PREFIX = "/assets";
 

@@ -5,7 +5,9 @@ import { requireApiKey } from "./middleware/api-key";
 import { errorHandler } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
+import { apiIpLimit, surfaceLimits } from "./middleware/surface-limits";
 import { requestId } from "./middleware/request-id";
+import { securityHeaders } from "./middleware/security-headers";
 import { catalogRoutes } from "./routes/catalog/routes";
 import { healthRoutes } from "./routes/health";
 import { orderRoutes } from "./routes/orders/routes";
@@ -15,14 +17,20 @@ export type RouterFactory = (deps: HttpDeps) => Router;
 
 /** The Koa app: one error shape for everything, the REST API under /api/v1. */
 export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = []): Koa {
-  const app = new Koa({ proxy: true });
+  // X-Forwarded-* are believed only when configured; with PROXY_HOPS proxies appending to X-Forwarded-For,
+  // ctx.ip is the entry that many from the right, which a client cannot forge by sending its own header.
+  const { trustProxy, proxyHops, ipRateLimits } = deps.config.http;
+  const app = new Koa({ proxy: trustProxy, maxIpsCount: proxyHops });
+  app.use(securityHeaders({ publicUrl: deps.config.publicUrl }));
   app.use(requestId(deps.log));
   app.use(errorHandler(deps.log));
+  app.use(surfaceLimits(deps.limiter, ipRateLimits));
 
   const api = new Router({ prefix: "/api/v1" });
+  api.use(apiIpLimit(deps.limiter, ipRateLimits.apiPerMin));
   api.use(jsonBody(deps.config.http.bodyLimitKb));
-  api.use(requireApiKey(deps.services, deps.cache));
-  api.use(rateLimit(deps.cache, deps.config.http.apiRateLimitPerMin, "key", (ctx) => ctx.state.actor.label));
+  api.use(requireApiKey(deps.services, deps.limiter));
+  api.use(rateLimit(deps.limiter, { name: "key", perMinute: deps.config.http.apiRateLimitPerMin, keyOf: (ctx) => ctx.state.actor.label }));
   for (const r of [orderRoutes(deps), catalogRoutes(deps)]) api.use(r.routes(), r.allowedMethods());
 
   const routers = [healthRoutes(deps), api, ...extra.map((f) => f(deps))];

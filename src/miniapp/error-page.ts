@@ -24,6 +24,7 @@ const REFUSALS: Partial<Record<ErrorCode, Refusal>> = {
   quantity_exceeded: { status: 422, title: "err.validation", detail: "err.validationDetail" },
   validation_failed: { status: 422, title: "err.validation", detail: "err.validationDetail" },
   idempotency_conflict: { status: 409, title: "err.conflict", detail: "err.conflictDetail" },
+  rate_limited: { status: 429, title: "err.rateLimited", detail: "err.rateLimitedDetail" },
 };
 const CSRF: Refusal = { status: 403, title: "err.csrf", detail: "err.csrfDetail" };
 const OTHER: Refusal = { status: 400, title: "err.generic", detail: "err.transitionDetail" };

@@ -3,6 +3,7 @@ import nunjucks from "nunjucks";
 import { describeReason } from "../domain/approval-reasons";
 import type { RouteReason } from "../domain/approval-rules";
 import { isMessageKey, statusLabel, t, type Locale, type MessageParams } from "../domain/i18n";
+import { visibleFields } from "../domain/field-visibility";
 import { formatFen } from "../domain/money";
 import { isOrderStatus } from "../domain/order-state";
 import { formatShanghai } from "../domain/time";
@@ -12,20 +13,6 @@ import { csrfToken } from "./csrf";
 import { navFor } from "./nav";
 
 export type Render = (ctx: Context, view: string, data?: Record<string, unknown>, status?: number) => void;
-
-// Scripts come only from our own origin; Alpine evaluates its x-* attributes with Function, hence
-// 'unsafe-eval'. The platform SDKs talk to their native bridge and their own https origins.
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self' 'unsafe-eval'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: https:",
-  "connect-src 'self' https:",
-  "frame-src https:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join("; ");
 
 /** Helpers every template gets, in the viewer's language; money and times are formatted only here. */
 export function helpers(locale: Locale) {
@@ -54,6 +41,8 @@ export function createRender(viewsDir: string, assets: Assets, sessionSecret: st
       ...helpers(locale),
       viewer,
       nav: viewer ? navFor(viewer) : [],
+      // Which figures this person may see (domain/field-visibility.ts); pages also leave them out of the data.
+      see: viewer ? visibleFields(viewer.actor) : { prices: false, credit: false },
       path: ctx.path,
       csrf: viewer ? csrfToken(sessionSecret, ctx) : "",
       assets: assetUrls,
@@ -62,9 +51,7 @@ export function createRender(viewsDir: string, assets: Assets, sessionSecret: st
     ctx.status = status;
     ctx.type = "text/html; charset=utf-8";
     ctx.set("Cache-Control", "no-store");
-    ctx.set("Content-Security-Policy", CSP);
-    ctx.set("X-Content-Type-Options", "nosniff");
-    ctx.set("Referrer-Policy", "same-origin");
+    // Content-Security-Policy and the other security headers: http/middleware/security-headers.ts.
     ctx.body = env.render(view, page);
   };
 }

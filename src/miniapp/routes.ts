@@ -1,6 +1,7 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import { DomainError } from "../domain/errors";
+import { rateLimit } from "../http/middleware/rate-limit";
 import { approvalPages } from "./pages/approvals";
 import { adminPages } from "./pages/admin";
 import { adminImportPages } from "./pages/admin-import";
@@ -29,6 +30,18 @@ export function miniAppRoutes(deps: MiniAppDeps): Router {
   const render = createRender(deps.viewsDir, deps.assets, deps.sessionSecret);
   const router = new Router({ prefix: "/m" });
   router.use(miniAppErrors(deps, render, log));
+  // Before the body is read: a flood of form posts costs a cache increment each, nothing more.
+  router.use(
+    rateLimit(deps.limiter, {
+      name: "miniapp-post",
+      perMinute: deps.postsPerMinute,
+      when: (ctx) => ctx.method === "POST",
+      keyOf: (ctx) => {
+        const session = deps.sessions.read(ctx);
+        return session ? `user:${session.userId}` : `ip:${ctx.ip}`;
+      },
+    }),
+  );
   router.use(bodyParser({ enableTypes: ["form", "json"], formLimit: "32kb", jsonLimit: "64kb", encoding: "utf-8", onError: badBody }));
   router.use(requireViewer(deps));
   router.use(requireCsrf(deps.sessionSecret));

@@ -35,6 +35,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     SEED_DEMO_DATA: opts.seed ? "true" : "false",
     API_RATE_LIMIT_PER_MIN: "1000000",
+    // Per-IP limits off in effect (every test request comes from 127.0.0.1); their own tests set them low.
+    RATE_LIMIT_CALLBACK_PER_MIN: "1000000",
+    RATE_LIMIT_SIGNIN_PER_MIN: "1000000",
+    RATE_LIMIT_MINIAPP_POST_PER_MIN: "1000000",
+    RATE_LIMIT_API_IP_PER_MIN: "1000000",
+    // Many tests give an https PUBLIC_URL (which turns Secure cookies on) but talk plain http to the app,
+    // where a cookie jar would not send a Secure cookie back; tests of the Secure flag set this themselves.
+    SESSION_COOKIE_SECURE: "false",
     OUTBOX_ENABLED: "false",
   };
   if (onMysql) {

@@ -12,7 +12,9 @@ import { refreshWecomUsers } from "../../src/channels/wecom/refresh";
 import { createWecomDirectory, mapRoles, type WecomDirectory } from "../../src/channels/wecom/roles";
 import { ConfigError, loadConfig, parseRoleMap, type WecomConfig } from "../../src/config";
 import type { Role } from "../../src/domain/roles";
+import { loadAssets } from "../../src/http/assets";
 import { errorHandler } from "../../src/http/middleware/errors";
+import { projectPath } from "../../src/paths";
 import { createSessions, SESSION_COOKIE } from "../../src/http/session";
 import { createTestApp, type TestApp } from "../helpers/test-app";
 import { testWecomConfig } from "../helpers/wecom";
@@ -35,7 +37,7 @@ function h5(t: TestApp, env: Record<string, string> = {}, opts: { directory?: We
   const koa = new Koa({ proxy: true });
   koa.use(errorHandler(log));
   const routers = [
-    wecomOAuthRoutes({ config, publicUrl: PUBLIC_URL, client, directory, sessions, serviceDeps: t.app.deps, log }),
+    wecomOAuthRoutes({ config, publicUrl: PUBLIC_URL, client, directory, sessions, serviceDeps: t.app.deps, log, assets: loadAssets(projectPath("dist/assets")) }),
     wecomJssdkRoutes({ config, publicUrl: PUBLIC_URL, client, sessions, now: () => new Date(), log }),
   ];
   for (const r of routers) koa.use(r.routes()).use(r.allowedMethods());

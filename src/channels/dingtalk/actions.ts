@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { InboundPipeline } from "../../bot/inbound";
 import type { DingtalkConfig } from "../../config";
 import type { Db } from "../../db/sequelize";
+import type { Assets } from "../../http/assets";
 import { DomainError } from "../../domain/errors";
 import { jsonBody } from "../../http/middleware/json-body";
 import { parse } from "../../http/parse";
@@ -20,6 +21,8 @@ export interface DingtalkActionDeps {
   inbound: InboundPipeline;
   db: Db;
   log: Logger;
+  /** The esbuild bundles: the confirm page's script and styles ("dingtalk-pages"). */
+  assets: Assets;
 }
 
 const Act = z.object({ k: z.string().min(1).max(1024), s: z.string().regex(/^[A-Za-z0-9_-]{32}$/, "must be the link's signature") });
@@ -45,7 +48,7 @@ export function dingtalkActionRoutes(deps: DingtalkActionDeps): Router {
     const { k, s } = tapOf(ctx, ctx.query);
     if (!deps.sessions.read(ctx)) return ctx.redirect(miniAppLink(deps.publicUrl, ctx.originalUrl));
     ctx.type = "text/html; charset=utf-8";
-    ctx.body = confirmPage(JSON.stringify({ k, s }).replace(/</g, "\\u003c"));
+    ctx.body = confirmPage(JSON.stringify({ k, s }).replace(/</g, "\\u003c"), deps.assets);
   });
 
   router.post(DINGTALK_ACT_PATH, jsonBody(4), async function dingtalkAction(ctx) {
@@ -69,18 +72,14 @@ export function dingtalkActionRoutes(deps: DingtalkActionDeps): Router {
   return router;
 }
 
-function confirmPage(payload: string): string {
+/** The question and one button; dingtalk-pages.js posts the island when it is tapped (no inline script: CSP). */
+function confirmPage(payload: string, assets: Assets): string {
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>确认操作</title>
-<style>body{font-family:system-ui,sans-serif;margin:3em 1.5em;color:#333;text-align:center}button{font-size:1.1em;padding:.6em 2em}</style></head>
-<body><h1>确认操作</h1><p id="msg">点击确认后，结果会在钉钉中通知你。</p><button id="go">确认</button>
+<link rel="stylesheet" href="${assets.url("plain-pages-css")}"></head>
+<body><h1>确认操作</h1><p id="msg">点击确认后，结果会在钉钉中通知你。</p>
+<button id="go" data-url="${DINGTALK_ACT_PATH}" data-ok="已提交，请回到钉钉查看结果。" data-failed="操作失败，请回到钉钉重试。">确认</button>
 <script id="act" type="application/json">${payload}</script>
-<script>
-document.getElementById("go").onclick = function () {
-  var btn = this; btn.disabled = true;
-  fetch("${DINGTALK_ACT_PATH}", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: document.getElementById("act").textContent })
-    .then(function (r) { document.getElementById("msg").textContent = r.ok ? "已提交，请回到钉钉查看结果。" : "操作失败，请回到钉钉重试。"; });
-};
-</script></body></html>
+<script src="${assets.url("dingtalk-pages")}"></script></body></html>
 `;
 }

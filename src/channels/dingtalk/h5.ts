@@ -60,6 +60,8 @@ export function dingtalkH5Routes(deps: DingtalkH5Deps): Router {
       title: "正在登录…",
       waiting: "正在通过钉钉登录，请稍候。",
       jsapiSrc: DINGTALK_JSAPI_SRC,
+      pageSrc: deps.assets.url("dingtalk-pages"),
+      cssSrc: deps.assets.url("plain-pages-css"),
       // Inside <script type="application/json">: "<" escaped so no text can close the element.
       configJson: JSON.stringify(cfg).replace(/</g, "\\u003c"),
     });

@@ -3,6 +3,7 @@ import Router from "@koa/router";
 import type { Context } from "koa";
 import type { Logger } from "pino";
 import type { WecomConfig } from "../../config";
+import type { Assets } from "../../http/assets";
 import type { Sessions } from "../../http/session";
 import type { ServiceDeps } from "../../services/deps";
 import { findPlatformUser, refreshPlatformUser, type UserView } from "../../services/users";
@@ -20,6 +21,8 @@ export interface WecomOAuthDeps {
   sessions: Sessions;
   serviceDeps: ServiceDeps;
   log: Logger;
+  /** The esbuild bundles: the refusal page's stylesheet ("plain-pages-css"; no inline style under the CSP). */
+  assets: Assets;
 }
 
 export const WECOM_OAUTH_PATH = "/wecom/oauth";
@@ -76,9 +79,9 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
       deps.sessions.start(ctx, user.id);
       ctx.redirect(landing);
     } catch (err) {
-      if (err instanceof SignInRefusal) return page(ctx, err);
+      if (err instanceof SignInRefusal) return page(ctx, deps.assets, err);
       log.error({ err, platform: "wecom" }, "wecom sign-in failed");
-      page(ctx, new SignInRefusal(500, "登录失败", "服务器出错了，已记录。请稍后再试。"));
+      page(ctx, deps.assets, new SignInRefusal(500, "登录失败", "服务器出错了，已记录。请稍后再试。"));
     }
   });
 
@@ -151,14 +154,14 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
 
 const retryLink = (landing: string) => `${WECOM_OAUTH_PATH}?next=${encodeURIComponent(landing)}`;
 
-function page(ctx: Context, refusal: SignInRefusal) {
+function page(ctx: Context, assets: Assets, refusal: SignInRefusal) {
   ctx.status = refusal.status;
   ctx.type = "text/html; charset=utf-8";
   const retry = refusal.retry ? `<p><a href="${escapeHtml(refusal.retry)}">重新进入</a></p>` : "";
   ctx.body = `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(refusal.title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:3em 1.5em;color:#333;text-align:center}h1{font-size:1.3em}</style></head>
+<link rel="stylesheet" href="${assets.url("plain-pages-css")}"></head>
 <body><h1>${escapeHtml(refusal.title)}</h1><p>${escapeHtml(refusal.detail)}</p>${retry}</body></html>
 `;
 }

@@ -5,6 +5,7 @@ import type { OrderView } from "../order-view";
 import {
   orderRef,
   pricedLine,
+  qtyText,
   rejectionReason,
   routeProgress,
   salesRepName,
@@ -14,10 +15,16 @@ import {
   type CardContext,
 } from "./shared";
 
-/** Where an order stands: status, approval progress, shipments with tracking numbers, and payment. */
-export function orderStatusCard(view: OrderView, ctx: CardContext): Card {
+/**
+ * Where an order stands: status, approval progress, shipments with tracking numbers, and payment.
+ * `prices: false` (a warehouse member asking, domain/field-visibility.ts) leaves out every amount.
+ */
+export function orderStatusCard(view: OrderView, ctx: CardContext & { prices?: boolean }): Card {
   const { locale } = ctx;
-  const { lines, moreLines } = truncate(view.lines.map((l) => statusLine(l, locale)));
+  const prices = ctx.prices ?? true;
+  const { lines, moreLines } = truncate(
+    view.lines.map((l) => (prices ? statusLine(l, locale) : { name: l.name, sku: l.sku, qty: qtyText(l.qty, l.unit, locale) })),
+  );
   const card: Card = {
     kind: "order_status",
     locale,
@@ -27,7 +34,7 @@ export function orderStatusCard(view: OrderView, ctx: CardContext): Card {
     fields: [
       { label: t(locale, "field.customer"), value: view.customer.name },
       { label: t(locale, "field.salesRep"), value: salesRepName(view, locale) },
-      { label: t(locale, "field.paid"), value: `${formatFen(view.paidFen)} / ${formatFen(view.totalFen)}` },
+      ...(prices ? [{ label: t(locale, "field.paid"), value: `${formatFen(view.paidFen)} / ${formatFen(view.totalFen)}` }] : []),
       { label: t(locale, "field.createdAt"), value: when(view.createdAt) },
       { label: t(locale, "field.approval"), value: approvalText(view, locale) },
       ...view.shipments.map((s) => ({

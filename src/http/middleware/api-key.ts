@@ -1,7 +1,7 @@
 import type { Context, Next } from "koa";
-import type { Cache } from "../../cache/cache";
 import { DomainError } from "../../domain/errors";
 import type { Services } from "../../services";
+import type { RateLimiter } from "./rate-limit";
 
 const FAILURES_PER_MINUTE = 30;
 
@@ -9,16 +9,17 @@ const FAILURES_PER_MINUTE = 30;
  * Bearer API key → ctx.state.actor; 401 with no hint of which part was wrong. A client address that
  * keeps presenting bad keys is refused for the rest of the minute, so keys cannot be guessed at speed.
  */
-export function requireApiKey(services: Services, cache: Cache) {
+export function requireApiKey(services: Services, limiter: RateLimiter) {
   return async function authenticate(ctx: Context, next: Next) {
-    const window = `rl:authfail:${ctx.ip}:${Math.floor(Date.now() / 60000)}`;
-    if (Number(await cache.get(window)) >= FAILURES_PER_MINUTE) {
+    // A cache that is down answers null here: keys are still checked, only the guessing brake is off.
+    if (((await limiter.peek("authfail", ctx.ip)) ?? 0) >= FAILURES_PER_MINUTE) {
+      ctx.set("Retry-After", String(limiter.retryAfterSec()));
       throw new DomainError("rate_limited", "too many failed authentications from this address; retry in a minute");
     }
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.get("Authorization"));
     const actor = match ? await services.authenticateApiKey(match[1]) : null;
     if (!actor) {
-      await cache.incr(window, 61000);
+      await limiter.hit("authfail", ctx.ip);
       ctx.set("WWW-Authenticate", 'Bearer realm="chatorder"');
       throw new DomainError("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
     }

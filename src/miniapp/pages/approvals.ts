@@ -1,4 +1,5 @@
 import type Router from "@koa/router";
+import { redactOrderView, visibleFields } from "../../domain/field-visibility";
 import { t } from "../../domain/i18n";
 import type { PageContext } from "../page";
 import { localeOfCtx, viewerOf } from "../page";
@@ -10,6 +11,8 @@ export function approvalPages(router: Router, { deps, render }: PageContext): vo
     const viewer = viewerOf(ctx);
     const locale = localeOfCtx(ctx);
     const items = await deps.services.listPendingApprovals({ userId: viewer.id });
-    render(ctx, "m/approvals.njk", { title: t(locale, "approvals.title"), items, flash: flashOf(ctx.query.done, locale) });
+    const see = visibleFields(viewer.actor);
+    const shown = items.map((item) => ({ ...item, order: redactOrderView(item.order, see) }));
+    render(ctx, "m/approvals.njk", { title: t(locale, "approvals.title"), items: shown, flash: flashOf(ctx.query.done, locale) });
   });
 }

@@ -4,6 +4,8 @@ import { parse } from "../../http/parse";
 import type { PageContext } from "../page";
 import { localeOfCtx, viewerOf } from "../page";
 import { describeReason } from "../../domain/approval-reasons";
+import { DomainError } from "../../domain/errors";
+import { visibleFields } from "../../domain/field-visibility";
 import { csrfToken } from "../csrf";
 import { QuoteBody } from "./order-schemas";
 
@@ -23,17 +25,20 @@ export function catalogApi(router: Router, { deps }: PageContext): void {
 
   router.get("/api/products", async function searchProducts(ctx) {
     const { q } = parse(SearchQuery, ctx.query, "query");
+    const { prices } = visibleFields(viewerOf(ctx).actor);
     const page = await deps.services.listProducts({ q: q || undefined, limit: 20 });
     ctx.set("Cache-Control", "no-store");
     ctx.body = {
       items: page.items
         .filter((p) => p.active)
-        .map((p) => ({ sku: p.sku, name: p.name, unit: p.unit, barcode: p.barcode, listPriceFen: p.listPriceFen, floorPriceFen: p.floorPriceFen, available: p.stock.available })),
+        .map((p) => ({ sku: p.sku, name: p.name, unit: p.unit, barcode: p.barcode, available: p.stock.available, ...(prices ? { listPriceFen: p.listPriceFen, floorPriceFen: p.floorPriceFen } : {}) })),
     };
   });
 
   router.post("/api/quote", async function quote(ctx) {
     const viewer = viewerOf(ctx);
+    // A quote is prices, credit and approval reasons from top to bottom.
+    if (!visibleFields(viewer.actor).prices) throw new DomainError("forbidden", "prices are not shown to your role");
     const body = parse(QuoteBody, ctx.request.body, "body");
     const quote = await deps.services.quoteOrder({ customerCode: body.customerCode || undefined, lines: body.lines, salesRepId: viewer.id, orderId: body.orderId });
     const words = (reasons: Parameters<typeof describeReason>[0][]) => reasons.map((r) => describeReason(r, localeOfCtx(ctx)));

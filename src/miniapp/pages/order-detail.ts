@@ -1,4 +1,5 @@
 import type Router from "@koa/router";
+import { redactOrderView, visibleFields } from "../../domain/field-visibility";
 import { t } from "../../domain/i18n";
 import { FLASHES, loadVisibleOrder } from "../access";
 import type { PageContext } from "../page";
@@ -22,7 +23,7 @@ export function orderDetailPages(router: Router, { deps, render }: PageContext):
     render(ctx, "m/order-detail.njk", {
       title: view.orderNo,
       back: "/m/orders",
-      order: view,
+      order: redactOrderView(view, visibleFields(viewer.actor)),
       actions: actionsFor(viewer, view),
       timeline: presentTimeline(entries, names, locale).reverse(),
       flash: flashOf(ctx.query.done, locale),

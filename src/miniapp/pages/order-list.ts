@@ -2,6 +2,7 @@ import type Router from "@koa/router";
 import { z } from "zod";
 import { ORDER_STATUSES } from "../../domain/order-state";
 import { visibleRepIds } from "../../domain/order-access";
+import { unpricedRow, visibleFields } from "../../domain/field-visibility";
 import { hasRole } from "../../domain/roles";
 import { parse } from "../../http/parse";
 import type { PageContext } from "../page";
@@ -50,6 +51,6 @@ export function orderListPages(router: Router, { deps, render }: PageContext): v
     const exportKeep = new URLSearchParams(Object.entries({ status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }).filter(([, v]) => v));
     const exportUrl = hasRole(viewer.actor, "admin") && scope === "all" ? `/m/admin/export?${exportKeep.toString()}` : null;
     const title = t(localeOfCtx(ctx), scope === "mine" ? "orders.mine" : scope === "team" ? "orders.team" : "orders.all");
-    render(ctx, "m/orders.njk", { title, scope, scopes, filters: { status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }, statuses: ORDER_STATUSES, orders: page.items, more, exportUrl });
+    render(ctx, "m/orders.njk", { title, scope, scopes, filters: { status: q.status ?? "", from: q.from ?? "", to: q.to ?? "", q: q.q ?? "" }, statuses: ORDER_STATUSES, orders: visibleFields(viewer.actor).prices ? page.items : page.items.map(unpricedRow), more, exportUrl });
   });
 }

@@ -1,4 +1,5 @@
 import type Router from "@koa/router";
+import { redactOrderView, unpricedLine, unpricedRow, visibleFields } from "../../domain/field-visibility";
 import { t } from "../../domain/i18n";
 import type { OrderView } from "../../domain/order-view";
 import { assertMayPerform } from "../../domain/permissions";
@@ -13,12 +14,15 @@ import { flashOf } from "./order-detail";
 
 const STAGES: Record<string, OrderStatus[]> = { pick: ["approved", "picking"], ship: ["packed", "partially_shipped"] };
 
-/** Each line with its barcode, what is left to pick or ship, and the form field that carries its quantity. */
+/**
+ * Each line with its barcode, what is left to pick or ship, and the form field that carries its quantity.
+ * Without prices whoever looks: picking, packing and the slip never need them.
+ */
 async function pickLines(deps: MiniAppDeps, view: OrderView) {
   const products = await deps.services.listProductsByIds(view.lines.map((l) => l.productId));
   const barcodeOf = new Map(products.map((p) => [p.id, p.barcode]));
   return view.lines.map((l) => ({
-    ...l,
+    ...unpricedLine(l),
     barcode: barcodeOf.get(l.productId) ?? null,
     left: l.qty - l.shippedQty,
     field: `qty_${l.id}`,
@@ -32,7 +36,7 @@ export function warehousePages(router: Router, { deps, render }: PageContext): v
     assertMayPerform(viewer.actor, "fulfil", null);
     const stage = typeof ctx.query.stage === "string" && STAGES[ctx.query.stage] ? ctx.query.stage : "";
     const orders = await deps.services.listWarehouseQueue({ statuses: stage ? STAGES[stage] : undefined });
-    render(ctx, "m/warehouse.njk", { title: t(localeOfCtx(ctx), "wh.queue"), orders, stage, now: Date.now() });
+    render(ctx, "m/warehouse.njk", { title: t(localeOfCtx(ctx), "wh.queue"), orders: orders.map(unpricedRow), stage, now: Date.now() });
   });
 
   router.get("/warehouse/orders/:id", async function pickScreen(ctx) {
@@ -45,7 +49,7 @@ export function warehousePages(router: Router, { deps, render }: PageContext): v
     render(ctx, "m/pick.njk", {
       title: view.orderNo,
       back: "/m/warehouse",
-      order: view,
+      order: redactOrderView(view, visibleFields(viewer.actor)),
       lines,
       priority: isPriorityCustomer(view.customer.level),
       scanJson: jsonIsland(scan),
@@ -57,6 +61,6 @@ export function warehousePages(router: Router, { deps, render }: PageContext): v
     const viewer = viewerOf(ctx);
     assertMayPerform(viewer.actor, "fulfil", null);
     const view = await loadVisibleOrder(deps, viewer, orderIdOf(ctx));
-    render(ctx, "m/slip.njk", { title: `${t(localeOfCtx(ctx), "wh.slip")} ${view.orderNo}`, order: view, lines: await pickLines(deps, view), printedAt: new Date().toISOString() });
+    render(ctx, "m/slip.njk", { title: `${t(localeOfCtx(ctx), "wh.slip")} ${view.orderNo}`, order: redactOrderView(view, visibleFields(viewer.actor)), lines: await pickLines(deps, view), printedAt: new Date().toISOString() });
   });
 }
