@@ -41,6 +41,10 @@ import { assetRoutes, loadAssets } from "./http/assets";
 import { devLoginRoutes } from "./miniapp/dev-login";
 import { miniAppRoutes } from "./miniapp/routes";
 import { projectPath } from "./paths";
+import { createMetrics, type Metrics } from "./metrics/metrics";
+import { metricsRoutes } from "./metrics/routes";
+import type { ReadinessCheck } from "./http/routes/health";
+import { createTrace, newTraceId, type Trace } from "./trace";
 
 export interface AppOptions {
   /** The clock; tests pass a fixed or stepping one. */
@@ -61,6 +65,10 @@ export interface App {
   simulator: SimulatorChannel | null;
   inbound: InboundPipeline;
   dispatcher: Dispatcher;
+  /** This app's Prometheus registry and the hooks feeding it (GET /metrics). */
+  metrics: Metrics;
+  /** The current request's or event's trace id (logged on every line, stamped on outbox rows). */
+  trace: Trace;
   /** Signed-cookie sessions of the WeCom H5 pages and the mini-app. */
   sessions: Sessions;
   /** The DingTalk Stream connection when DingTalk is on; startBackground connects it. */
@@ -78,10 +86,14 @@ export interface App {
 
 /** The composition root: the only place that decides which implementation backs each port. */
 export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App {
-  const log = createLogger(config.logLevel, opts.logDestination);
+  const trace = createTrace();
+  const log = createLogger(config.logLevel, opts.logDestination, trace.current);
   const db = createDb({ url: config.database.url, poolMax: config.database.poolMax, logSql: config.database.logSql, log });
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, config.cacheKeyPrefix) : createMemoryCache();
-  const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl, memo: createMemo() };
+  const now = opts.now ?? (() => new Date());
+  const metrics = createMetrics({ db, now });
+  const onCall = metrics.apiCall;
+  const deps: ServiceDeps = { db, cache, log, now, publicUrl: config.publicUrl, memo: createMemo(), trace };
   const services = createServices(deps);
   const stoppers: Array<() => Promise<void>> = [];
   const jobList: Array<Job<null>> = [];
@@ -103,18 +115,18 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const wecomH5 = wecomConfig
     ? (() => {
         const h5Log = log.child({ module: "wecom-h5" });
-        const client = createWecomClient(wecomConfig, { cache, log: h5Log, now: deps.now });
+        const client = createWecomClient(wecomConfig, { cache, log: h5Log, now: deps.now, onCall });
         return { config: wecomConfig, client, directory: createWecomDirectory(wecomConfig, { client, cache, log: h5Log }), log: h5Log };
       })()
     : null;
   const wecom = wecomConfig
-    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl })
+    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl, onCall })
     : null;
   const dingtalkConfig = config.dingtalk;
   const dingtalkParts = dingtalkConfig
     ? (() => {
         const dtLog = log.child({ module: "dingtalk" });
-        const client = createDingtalkClient(dingtalkConfig, { cache, log: dtLog, now: deps.now });
+        const client = createDingtalkClient(dingtalkConfig, { cache, log: dtLog, now: deps.now, onCall });
         const directory = createDingtalkDirectory(dingtalkConfig, { client, cache });
         const channel = createDingtalkChannel(dingtalkConfig, { cache, log: dtLog, now: deps.now, publicUrl: config.publicUrl, client, directory });
         return { config: dingtalkConfig, client, directory, channel, log: dtLog };
@@ -124,7 +136,24 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const channels = createChannelRegistry(channelList);
 
   const bot = createBot({ services, serviceDeps: deps, channels, log: log.child({ module: "bot" }), now: deps.now });
-  const inbound = createInboundPipeline({ db, cache, log: log.child({ module: "inbound" }), now: deps.now, handle: (event) => bot.handle(event) });
+  // The bot handles each event under the trace id it was received with (null: none, never a leftover).
+  const pipeline = createInboundPipeline({
+    db,
+    cache,
+    log: log.child({ module: "inbound" }),
+    now: deps.now,
+    handle: (event) => trace.run(event.traceId ?? null, () => bot.handle(event)),
+  });
+  // Every event is stamped on receipt with the trace of the request that carries it (a callback) or a
+  // fresh one (a Stream frame), and counted for /metrics with whether it was a repeat.
+  const inbound: InboundPipeline = {
+    ...pipeline,
+    async receive(event) {
+      const got = await pipeline.receive(event.traceId ? event : { ...event, traceId: trace.current() ?? newTraceId() });
+      metrics.callback(event.platform, got.duplicate);
+      return got;
+    },
+  };
 
   const dingtalkStream = dingtalkParts
     ? createDingtalkStream(dingtalkParts.config, {
@@ -149,7 +178,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     ratePerSec: (p) => rates[p] ?? 10,
     maxAttempts: config.outbox.maxAttempts,
   });
-  const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers }, config.outbox);
+  const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers, trace }, config.outbox);
 
   if (wecomH5) {
     // A member's name, manager, department and mapped roles follow the WeCom directory, nightly.
@@ -164,7 +193,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   if (wecomConfig) {
     // Customer notices waiting for their owner's tap: sent, failed or expired, and one reminder (wecom.md 7.2).
     const noticeLog = log.child({ module: "wecom-notices" });
-    const contacts = createWecomContactClient(wecomConfig, { cache, log: noticeLog, now: deps.now });
+    const contacts = createWecomContactClient(wecomConfig, { cache, log: noticeLog, now: deps.now, onCall });
     jobList.push(
       customerNoticeResultsJob(wecomConfig.noticePollCron, {
         db,
@@ -189,7 +218,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   // Reminders, receivables, digest, low stock, housekeeping, report rollups (src/jobs).
   jobList.push(...scheduledJobs({ serviceDeps: deps, config: config.jobs, log: log.child({ module: "jobs" }) }));
   const jobRunner = (opts: { schedule?: boolean } = {}) =>
-    startJobs(jobList, {
+    // Each run is a trace of its own: the messages it queues can be found from its log lines.
+    startJobs(jobList.map((job) => ({ ...job, run: (ctx: null) => trace.run(newTraceId(), () => job.run(ctx)) })), {
       ctx: null,
       cache,
       log: log.child({ module: "jobs" }),
@@ -200,7 +230,18 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
 
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const assets = loadAssets(projectPath("dist/assets"));
-  const http = createHttpApp({ config, services, db, cache, log }, [
+  const readiness: ReadinessCheck[] = channelList.map((channel) => ({ name: `channel:${channel.platform}`, check: async () => channel.ready?.() }));
+  if (dingtalkStream) {
+    readiness.push({
+      name: "dingtalk_stream",
+      check: async () => {
+        const state = dingtalkStream.state();
+        if (state !== "open" && state !== "registered") throw new Error(`stream is ${state}`);
+      },
+    });
+  }
+  const http = createHttpApp({ config, services, db, cache, log, readiness, metrics, trace }, [
+    () => metricsRoutes({ metrics, token: config.metricsToken }),
     () => assetRoutes(assets),
     () =>
       miniAppRoutes({
@@ -245,6 +286,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     simulator,
     inbound,
     dispatcher,
+    metrics,
+    trace,
     sessions,
     dingtalkStream,
     jobs: null,

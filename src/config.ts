@@ -61,6 +61,7 @@ const Env = z.object({
   SIMULATOR_ENABLED: z.enum(["true", "false", "1", "0", "yes", "no"]).optional(),
   SIMULATOR_RATE_PER_SEC: z.coerce.number().positive().default(50),
   SESSION_SECRET: unsetIfEmpty(z.string().min(32, "must be at least 32 characters")),
+  METRICS_TOKEN: unsetIfEmpty(z.string().min(16, "must be at least 16 characters")),
   SESSION_TTL_HOURS: unsetIfEmpty(z.coerce.number({ message: "must be a number of hours" }).positive().max(24 * 90)),
   // WeCom: an empty value (`WECOM_TOKEN=` from an env file) counts as unset.
   WECOM_CORP_ID: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,64}$/, "must be the corp id (letters and digits, e.g. ww1436e0e65a779aee)")),
@@ -91,6 +92,8 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   seedDemoData: boolean;
   http: { bodyLimitKb: number; apiRateLimitPerMin: number };
+  /** Bearer token /metrics requires; null = /metrics is open (keep it off the public listener then). */
+  metricsToken: string | null;
   outbox: {
     enabled: boolean;
     pollMs: number;
@@ -230,6 +233,7 @@ function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk" | "jobs"> {
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA,
     http: { bodyLimitKb: e.BODY_LIMIT_KB, apiRateLimitPerMin: e.API_RATE_LIMIT_PER_MIN },
+    metricsToken: e.METRICS_TOKEN ?? null,
     outbox: {
       enabled: e.OUTBOX_ENABLED,
       pollMs: e.OUTBOX_POLL_MS,

@@ -3,6 +3,9 @@ import type { Cache } from "../cache/cache";
 import type { Config } from "../config";
 import type { Db } from "../db/sequelize";
 import type { Services } from "../services";
+import type { Metrics } from "../metrics/metrics";
+import type { Trace } from "../trace";
+import type { ReadinessCheck } from "./routes/health";
 
 /** What routes may use; assembled in app.ts. */
 export interface HttpDeps {
@@ -11,4 +14,10 @@ export interface HttpDeps {
   db: Db;
   cache: Cache;
   log: Logger;
+  /** What /readyz reports besides the database and the cache (chat channels, the DingTalk Stream). */
+  readiness?: ReadinessCheck[];
+  /** Times each request by route (server.ts mounts it first). */
+  metrics?: Metrics;
+  /** Each request's id becomes the current trace id while it is handled. */
+  trace?: Trace;
 }

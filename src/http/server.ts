@@ -16,7 +16,9 @@ export type RouterFactory = (deps: HttpDeps) => Router;
 /** The Koa app: one error shape for everything, the REST API under /api/v1. */
 export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = []): Koa {
   const app = new Koa({ proxy: true });
-  app.use(requestId(deps.log));
+  // First, so the time and the final status of every request are seen, errors included.
+  if (deps.metrics) app.use(deps.metrics.http());
+  app.use(requestId(deps.log, deps.trace));
   app.use(errorHandler(deps.log));
 
   const api = new Router({ prefix: "/api/v1" });
