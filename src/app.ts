@@ -81,7 +81,13 @@ export interface App {
   prepare(): Promise<void>;
   /** Background work (outbox dispatch, jobs); not started by tests that drive things by hand. */
   startBackground(): void;
-  close(): Promise<void>;
+  /**
+   * Shutdown, first half (while HTTP requests finish): the Stream connection closed, no new job runs or
+   * outbox batches, running ones finished or bounded, outbox leases and job locks handed back.
+   */
+  stopBackground(): Promise<void>;
+  /** Everything stopped and closed; `drainMs` bounds the wait for the bot to finish events in hand. */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 /** The composition root: the only place that decides which implementation backs each port. */
@@ -315,11 +321,23 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       stoppers.push(async () => clearInterval(recovery));
       void inbound.recover(0).catch((err) => log.error({ err }, "inbound recovery failed"));
     },
-    async close() {
-      // Frames stop before the inbound queue drains, so nothing new arrives while it does.
+    async stopBackground() {
+      // Frames stop before anything else, so nothing new arrives while the rest winds down.
       await dingtalkStream?.close();
-      await inbound.drain();
-      for (const stop of stoppers.splice(0)) await stop();
+      await Promise.all(stoppers.splice(0).map((stop) => stop()));
+    },
+    async close(closeOpts = {}) {
+      await this.stopBackground();
+      // Events stored but not handled when the wait ends stay "received": recover() on any instance
+      // hands them to the bot again, so a bounded wait loses nothing.
+      const drained = inbound.drain();
+      if (closeOpts.drainMs === undefined) await drained;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const left = await Promise.race([drained.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), closeOpts.drainMs)))]);
+        clearTimeout(timer);
+        if (left) log.warn({ waitedMs: closeOpts.drainMs }, "shutting down with inbound events still in hand: another instance (or the next start) handles them");
+      }
       for (const channel of channels.all()) await channel.close?.();
       await cache.close();
       await db.close();

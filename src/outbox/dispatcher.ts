@@ -24,8 +24,11 @@ export interface Dispatcher {
   /** Claims and delivers one batch; returns how many rows it settled. Tests drive this directly. */
   runOnce(): Promise<{ claimed: number; sent: number; retried: number; dead: number; deferred: number }>;
   start(): void;
-  /** Finishes the row in hand, then hands back every row this dispatcher holds a lease on. */
-  stop(): Promise<void>;
+  /**
+   * Finishes the row in hand (waiting at most `waitMs`, default 5 s), then hands back every row this
+   * dispatcher holds a lease on but has not started, for any instance to take at once.
+   */
+  stop(waitMs?: number): Promise<void>;
 }
 
 /** Whose messages must stay in order: a person's, or else an order's. */
@@ -58,7 +61,7 @@ export function createDispatcher(
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
   let stopped = true;
-  // Set while stop() waits: the batch in hand ends after its current row instead of running to the end.
+  // Set by stop() (until the next start): the batch in hand ends after its current row, not at its end.
   let stopping = false;
 
   async function claim(): Promise<OutboxRow[]> {
@@ -233,14 +236,13 @@ export function createDispatcher(
   }
 
   /**
-   * Rows claimed but not yet tried go back to pending at once, for any instance to take; a row still
-   * marked `sending` (its settle failed) keeps its status, so whoever takes it checks with the platform
-   * first, but its lease ends now instead of after leaseMs.
+   * Rows claimed but not yet tried go back to pending at once, for any instance to take. A row marked
+   * `sending` keeps its lease: its platform call may still be under way, and it is checked with the
+   * platform by whoever takes it once the lease ends, as after a crash.
    */
   async function release() {
-    const [leased] = await db.models.Outbox.update({ status: "pending", leasedBy: null, leaseUntil: null }, { where: { leasedBy: me, status: "leased" } });
-    const [sending] = await db.models.Outbox.update({ leaseUntil: new Date(0) }, { where: { leasedBy: me, status: "sending" } });
-    if (leased + sending > 0) log.info({ leased, sending }, "outbox leases released");
+    const [released] = await db.models.Outbox.update({ status: "pending", leasedBy: null, leaseUntil: null }, { where: { leasedBy: me, status: "leased" } });
+    if (released > 0) log.info({ released }, "outbox leases released");
   }
 
   return {
@@ -248,17 +250,21 @@ export function createDispatcher(
     start() {
       if (!stopped) return;
       stopped = false;
+      stopping = false;
       schedule(0);
     },
-    async stop() {
+    async stop(waitMs = 5_000) {
       stopped = true;
       stopping = true;
       if (timer) clearTimeout(timer);
+      let wait: NodeJS.Timeout | undefined;
       try {
-        await running?.catch(() => undefined);
+        // A platform call that hangs past waitMs is left to its lease (see release). Rows not started are
+        // released either way, and the loop cannot touch them after that: settling requires our lease.
+        await Promise.race([running?.catch(() => undefined), new Promise<void>((resolve) => (wait = setTimeout(resolve, waitMs)))]);
         await release();
       } finally {
-        stopping = false;
+        clearTimeout(wait);
       }
     },
   };
