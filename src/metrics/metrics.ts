@@ -77,22 +77,26 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   // Database gauges are read on scrape, at most once per collectCacheMs whatever the scrape rate.
   const cacheMs = deps.collectCacheMs ?? 5_000;
   let snapshot: { at: number; value: Promise<Snapshot> } | null = null;
-  const read = () => {
+  // A failed read leaves these gauges at their last values rather than failing the whole scrape (the
+  // HTTP and platform counters matter most when the database is in trouble); the next scrape tries again.
+  const read = (): Promise<Snapshot | null> => {
     const at = Date.now();
     if (!snapshot || at - snapshot.at >= cacheMs) {
-      const value = readSnapshot(deps.db, deps.now);
-      snapshot = { at, value };
-      // A failed read is not kept: the next scrape tries again.
-      value.catch(() => (snapshot = null));
+      const current = { at, value: readSnapshot(deps.db, deps.now) };
+      snapshot = current;
+      current.value.catch(() => {
+        if (snapshot === current) snapshot = null;
+      });
     }
-    return snapshot.value;
+    return snapshot.value.catch(() => null);
   };
   new Gauge({
     name: "chatorder_outbox_depth",
     help: "Outbox messages not yet sent (pending, leased or being sent)",
     registers,
     async collect() {
-      this.set((await read()).depth);
+      const s = await read();
+      if (s) this.set(s.depth);
     },
   });
   new Gauge({
@@ -100,7 +104,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     help: "Age of the oldest outbox message not yet sent (0 when none)",
     registers,
     async collect() {
-      this.set((await read()).oldestAgeSec);
+      const s = await read();
+      if (s) this.set(s.oldestAgeSec);
     },
   });
   new Gauge({
@@ -108,7 +113,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     help: "Outbox messages given up on (dead), waiting for someone to retry them",
     registers,
     async collect() {
-      this.set((await read()).dead);
+      const s = await read();
+      if (s) this.set(s.dead);
     },
   });
   new Gauge({
@@ -117,9 +123,10 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     labelNames: ["status"] as const,
     registers,
     async collect() {
-      const { orders } = await read();
+      const s = await read();
+      if (!s) return;
       this.reset();
-      for (const [status, n] of orders) this.set({ status }, n);
+      for (const [status, n] of s.orders) this.set({ status }, n);
     },
   });
 

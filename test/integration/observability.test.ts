@@ -363,7 +363,7 @@ describe("GET /readyz", () => {
     }
   });
 
-  it("is 503 without the database, and /healthz still answers", async () => {
+  it("is 503 without the database, while /healthz and /metrics still answer", async () => {
     const t = await createTestApp();
     await t.app.db.sequelize.close();
     try {
@@ -373,6 +373,9 @@ describe("GET /readyz", () => {
       expect(res.body.checks.database).toMatch(/^error: /);
       expect(res.body.checks.cache).toBe("ok");
       expect((await request(t.callback).get("/healthz")).body).toEqual({ status: "ok" });
+      const metrics = await request(t.callback).get("/metrics");
+      expect(metrics.status).toBe(200);
+      expect(sample(metrics.text, 'chatorder_http_request_duration_seconds_count{method="GET",route="/readyz",status="503"}')).toBe(1);
     } finally {
       await t.close().catch(() => undefined);
     }
