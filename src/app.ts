@@ -42,6 +42,10 @@ import { assetRoutes, loadAssets } from "./http/assets";
 import { devLoginRoutes } from "./miniapp/dev-login";
 import { miniAppRoutes } from "./miniapp/routes";
 import { projectPath } from "./paths";
+import { createMetrics, type Metrics } from "./metrics/metrics";
+import { metricsRoutes } from "./metrics/routes";
+import type { ReadinessCheck } from "./http/routes/health";
+import { createTrace, newTraceId, type Trace } from "./trace";
 
 export interface AppOptions {
   /** The clock; tests pass a fixed or stepping one. */
@@ -62,6 +66,10 @@ export interface App {
   simulator: SimulatorChannel | null;
   inbound: InboundPipeline;
   dispatcher: Dispatcher;
+  /** This app's Prometheus registry and the hooks feeding it (GET /metrics). */
+  metrics: Metrics;
+  /** The current request's or event's trace id (logged on every line, stamped on outbox rows). */
+  trace: Trace;
   /** Signed-cookie sessions of the WeCom H5 pages and the mini-app. */
   sessions: Sessions;
   /** The DingTalk Stream connection when DingTalk is on; startBackground connects it. */
@@ -74,15 +82,25 @@ export interface App {
   prepare(): Promise<void>;
   /** Background work (outbox dispatch, jobs); not started by tests that drive things by hand. */
   startBackground(): void;
-  close(): Promise<void>;
+  /**
+   * Shutdown, first half (while HTTP requests finish): the Stream connection closed, no new job runs or
+   * outbox batches, running ones finished or bounded, outbox leases and job locks handed back.
+   */
+  stopBackground(): Promise<void>;
+  /** Everything stopped and closed; `drainMs` bounds the wait for the bot to finish events in hand. */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 /** The composition root: the only place that decides which implementation backs each port. */
 export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App {
-  const log = createLogger(config.logLevel, opts.logDestination);
+  const trace = createTrace();
+  const log = createLogger(config.logLevel, opts.logDestination, trace.current);
   const db = createDb({ url: config.database.url, poolMax: config.database.poolMax, logSql: config.database.logSql, log });
   const cache = config.redisUrl ? createRedisCache(config.redisUrl, config.cacheKeyPrefix) : createMemoryCache();
-  const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl, memo: createMemo() };
+  const now = opts.now ?? (() => new Date());
+  const metrics = createMetrics({ db, now });
+  const onCall = metrics.apiCall;
+  const deps: ServiceDeps = { db, cache, log, now, publicUrl: config.publicUrl, memo: createMemo(), trace };
   const services = createServices(deps);
   const stoppers: Array<() => Promise<void>> = [];
   const jobList: Array<Job<null>> = [];
@@ -104,18 +122,18 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const wecomH5 = wecomConfig
     ? (() => {
         const h5Log = log.child({ module: "wecom-h5" });
-        const client = createWecomClient(wecomConfig, { cache, log: h5Log, now: deps.now });
+        const client = createWecomClient(wecomConfig, { cache, log: h5Log, now: deps.now, onCall });
         return { config: wecomConfig, client, directory: createWecomDirectory(wecomConfig, { client, cache, log: h5Log }), log: h5Log };
       })()
     : null;
   const wecom = wecomConfig
-    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl })
+    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl, onCall })
     : null;
   const dingtalkConfig = config.dingtalk;
   const dingtalkParts = dingtalkConfig
     ? (() => {
         const dtLog = log.child({ module: "dingtalk" });
-        const client = createDingtalkClient(dingtalkConfig, { cache, log: dtLog, now: deps.now });
+        const client = createDingtalkClient(dingtalkConfig, { cache, log: dtLog, now: deps.now, onCall });
         const directory = createDingtalkDirectory(dingtalkConfig, { client, cache });
         const channel = createDingtalkChannel(dingtalkConfig, { cache, log: dtLog, now: deps.now, publicUrl: config.publicUrl, client, directory });
         return { config: dingtalkConfig, client, directory, channel, log: dtLog };
@@ -125,7 +143,24 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const channels = createChannelRegistry(channelList);
 
   const bot = createBot({ services, serviceDeps: deps, channels, log: log.child({ module: "bot" }), now: deps.now });
-  const inbound = createInboundPipeline({ db, cache, log: log.child({ module: "inbound" }), now: deps.now, handle: (event) => bot.handle(event) });
+  // The bot handles each event under the trace id it was received with (null: none, never a leftover).
+  const pipeline = createInboundPipeline({
+    db,
+    cache,
+    log: log.child({ module: "inbound" }),
+    now: deps.now,
+    handle: (event) => trace.run(event.traceId ?? null, () => bot.handle(event)),
+  });
+  // Every event is stamped on receipt with the trace of the request that carries it (a callback) or a
+  // fresh one (a Stream frame), and counted for /metrics with whether it was a repeat.
+  const inbound: InboundPipeline = {
+    ...pipeline,
+    async receive(event) {
+      const got = await pipeline.receive(event.traceId ? event : { ...event, traceId: trace.current() ?? newTraceId() });
+      metrics.callback(event.platform, got.duplicate);
+      return got;
+    },
+  };
 
   const dingtalkStream = dingtalkParts
     ? createDingtalkStream(dingtalkParts.config, {
@@ -150,7 +185,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     ratePerSec: (p) => rates[p] ?? 10,
     maxAttempts: config.outbox.maxAttempts,
   });
-  const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers }, config.outbox);
+  const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers, trace }, config.outbox);
 
   if (wecomH5) {
     // A member's name, manager, department and mapped roles follow the WeCom directory, nightly.
@@ -165,7 +200,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   if (wecomConfig) {
     // Customer notices waiting for their owner's tap: sent, failed or expired, and one reminder (wecom.md 7.2).
     const noticeLog = log.child({ module: "wecom-notices" });
-    const contacts = createWecomContactClient(wecomConfig, { cache, log: noticeLog, now: deps.now });
+    const contacts = createWecomContactClient(wecomConfig, { cache, log: noticeLog, now: deps.now, onCall });
     jobList.push(
       customerNoticeResultsJob(wecomConfig.noticePollCron, {
         db,
@@ -190,7 +225,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   // Reminders, receivables, digest, low stock, housekeeping, report rollups (src/jobs).
   jobList.push(...scheduledJobs({ serviceDeps: deps, config: config.jobs, log: log.child({ module: "jobs" }) }));
   const jobRunner = (opts: { schedule?: boolean } = {}) =>
-    startJobs(jobList, {
+    // Each run is a trace of its own: the messages it queues can be found from its log lines.
+    startJobs(jobList.map((job) => ({ ...job, run: (ctx: null) => trace.run(newTraceId(), () => job.run(ctx)) })), {
       ctx: null,
       cache,
       log: log.child({ module: "jobs" }),
@@ -202,7 +238,18 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const assets = loadAssets(projectPath("dist/assets"));
   const limiter = createRateLimiter(cache, log.child({ module: "rate-limit" }));
-  const http = createHttpApp({ config, services, db, cache, log, limiter }, [
+  const readiness: ReadinessCheck[] = channelList.map((channel) => ({ name: `channel:${channel.platform}`, check: async () => channel.ready?.() }));
+  if (dingtalkStream) {
+    readiness.push({
+      name: "dingtalk_stream",
+      check: async () => {
+        const state = dingtalkStream.state();
+        if (state !== "open" && state !== "registered") throw new Error(`stream is ${state}`);
+      },
+    });
+  }
+  const http = createHttpApp({ config, services, db, cache, log, limiter, readiness, metrics, trace }, [
+    () => metricsRoutes({ metrics, token: config.metricsToken }),
     () => assetRoutes(assets),
     () =>
       miniAppRoutes({
@@ -249,6 +296,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     simulator,
     inbound,
     dispatcher,
+    metrics,
+    trace,
     sessions,
     dingtalkStream,
     jobs: null,
@@ -276,11 +325,23 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       stoppers.push(async () => clearInterval(recovery));
       void inbound.recover(0).catch((err) => log.error({ err }, "inbound recovery failed"));
     },
-    async close() {
-      // Frames stop before the inbound queue drains, so nothing new arrives while it does.
+    async stopBackground() {
+      // Frames stop before anything else, so nothing new arrives while the rest winds down.
       await dingtalkStream?.close();
-      await inbound.drain();
-      for (const stop of stoppers.splice(0)) await stop();
+      await Promise.all(stoppers.splice(0).map((stop) => stop()));
+    },
+    async close(closeOpts = {}) {
+      await this.stopBackground();
+      // Events stored but not handled when the wait ends stay "received": recover() on any instance
+      // hands them to the bot again, so a bounded wait loses nothing.
+      const drained = inbound.drain();
+      if (closeOpts.drainMs === undefined) await drained;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const left = await Promise.race([drained.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), closeOpts.drainMs)))]);
+        clearTimeout(timer);
+        if (left) log.warn({ waitedMs: closeOpts.drainMs }, "shutting down with inbound events still in hand: another instance (or the next start) handles them");
+      }
       for (const channel of channels.all()) await channel.close?.();
       await cache.close();
       await db.close();

@@ -68,6 +68,7 @@ const Env = z.object({
   SIMULATOR_RATE_PER_SEC: z.coerce.number().positive().default(50),
   SESSION_SECRET: unsetIfEmpty(z.string().min(32, "must be at least 32 characters")),
   SESSION_COOKIE_SECURE: unsetIfEmpty(z.enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })),
+  METRICS_TOKEN: unsetIfEmpty(z.string().min(16, "must be at least 16 characters")),
   SESSION_TTL_HOURS: unsetIfEmpty(z.coerce.number({ message: "must be a number of hours" }).positive().max(24 * 90)),
   // WeCom: an empty value (`WECOM_TOKEN=` from an env file) counts as unset.
   WECOM_CORP_ID: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,64}$/, "must be the corp id (letters and digits, e.g. ww1436e0e65a779aee)")),
@@ -107,6 +108,8 @@ export interface Config {
     /** Per client IP (per signed-in person for mini-app POSTs), requests a minute on the surfaces without an API key. */
     ipRateLimits: { callbackPerMin: number; signInPerMin: number; miniAppPostPerMin: number; apiPerMin: number };
   };
+  /** Bearer token /metrics requires; null = /metrics is open (keep it off the public listener then). */
+  metricsToken: string | null;
   outbox: {
     enabled: boolean;
     pollMs: number;
@@ -257,6 +260,7 @@ function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk" | "jobs"> {
         apiPerMin: e.RATE_LIMIT_API_IP_PER_MIN,
       },
     },
+    metricsToken: e.METRICS_TOKEN ?? null,
     outbox: {
       enabled: e.OUTBOX_ENABLED,
       pollMs: e.OUTBOX_POLL_MS,

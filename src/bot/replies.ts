@@ -39,8 +39,9 @@ export async function writeReplies(deps: ServiceDeps, event: InboundEvent, userI
         : { userId, card: r.card, ...(r.orderId ? { orderId: r.orderId } : {}), ...(r.refKind ? { refKind: r.refKind } : {}) },
   }));
   const at = deps.now();
+  const traceId = deps.trace.current() ?? null;
   await deps.db.models.Outbox.bulkCreate(
-    messages.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at })),
+    messages.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at, traceId })),
     { ignoreDuplicates: true },
   );
 }

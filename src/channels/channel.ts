@@ -77,6 +77,11 @@ export interface ChatChannel {
    * `undefined` means the platform cannot tell; the dispatcher then never re-sends blindly.
    */
   lookupSent?(dedupeKey: string): Promise<SentRef | null | undefined>;
+  /**
+   * For /readyz: resolves when the platform can be called now (e.g. an access token is cached or can be
+   * fetched), throws naming why not. Left out by a channel with nothing to check.
+   */
+  ready?(): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -95,8 +100,13 @@ export class ChannelError extends Error {
   }
 }
 
-/** Inbound traffic from any platform; `key` is unique per platform event, for de-duplication. */
-export type InboundEvent =
+/**
+ * Inbound traffic from any platform; `key` is unique per platform event, for de-duplication. `traceId`
+ * is stamped on receipt (the callback's request id, or a fresh id for a Stream frame) and stored with
+ * the event, so the bot's handling and the outbox rows it writes carry it, even after a restart.
+ */
+export type InboundEvent = (
   | { kind: "text"; key: string; platform: Platform; from: string; text: string }
   | { kind: "card_action"; key: string; platform: Platform; from: string; action: string; values: Record<string, string> }
-  | { kind: "open"; key: string; platform: Platform; from: string };
+  | { kind: "open"; key: string; platform: Platform; from: string }
+) & { traceId?: string };

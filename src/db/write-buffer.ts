@@ -11,6 +11,7 @@ export interface OutboxInsert {
   payload: Record<string, unknown>;
   nextAttemptAt: Date;
   createdAt: Date;
+  traceId: string | null;
 }
 
 /**
@@ -65,6 +66,7 @@ export function createWriteBuffer(db: { sequelize: Sequelize; dialect: Dialect }
           attempts: 0,
           next_attempt_at: r.nextAttemptAt,
           created_at: r.createdAt,
+          trace_id: r.traceId,
         })),
         { ignoreDuplicates: true },
       );

@@ -21,8 +21,10 @@ export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = []): Koa 
   // ctx.ip is the entry that many from the right, which a client cannot forge by sending its own header.
   const { trustProxy, proxyHops, ipRateLimits } = deps.config.http;
   const app = new Koa({ proxy: trustProxy, maxIpsCount: proxyHops });
+  // First, so the time and the final status of every request are seen, errors included.
+  if (deps.metrics) app.use(deps.metrics.http());
   app.use(securityHeaders({ publicUrl: deps.config.publicUrl }));
-  app.use(requestId(deps.log));
+  app.use(requestId(deps.log, deps.trace));
   app.use(errorHandler(deps.log));
   app.use(surfaceLimits(deps.limiter, ipRateLimits));
 

@@ -35,7 +35,11 @@ export interface JobRunner {
   runScheduled(name: string, scheduledAt: Date): Promise<Record<string, unknown> | null>;
   lastRuns(): Record<string, LastRun>;
   names(): string[];
-  stop(): void;
+  /**
+   * No further occurrences; runs in progress get up to `waitMs` (default 3 s) to finish, then their
+   * locks are handed back (this process is going away) so another instance need not wait for expiry.
+   */
+  stop(waitMs?: number): Promise<void>;
 }
 
 export interface JobRunnerDeps<Ctx> {
@@ -68,6 +72,8 @@ export function startJobs<Ctx>(jobs: Array<Job<Ctx>>, deps: JobRunnerDeps<Ctx>):
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const now = deps.now ?? (() => new Date());
   const instance = deps.instance ?? `pid:${process.pid}`;
+  // Runs in progress here, with their lock tokens: stop() waits for them, then releases what is left.
+  const held = new Map<string, { token: string; done: Promise<unknown> }>();
 
   async function runNow(name: string) {
     const job = byName.get(name);
@@ -79,6 +85,8 @@ export function startJobs<Ctx>(jobs: Array<Job<Ctx>>, deps: JobRunnerDeps<Ctx>):
     }
     const startedAt = now();
     const started = performance.now();
+    let finish!: () => void;
+    held.set(name, { token, done: new Promise<void>((resolve) => (finish = resolve)) });
     await safely(name, "start", () => deps.record?.started({ name, at: startedAt, instance }));
     try {
       const result = await job.run(deps.ctx);
@@ -95,7 +103,11 @@ export function startJobs<Ctx>(jobs: Array<Job<Ctx>>, deps: JobRunnerDeps<Ctx>):
       await safely(name, "finish", () => deps.record?.finished({ name, at: now(), durationMs: ms, ok: false, error }));
       throw err;
     } finally {
-      await deps.cache.releaseLock(`job:${name}`, token);
+      if (held.get(name)?.token === token) {
+        held.delete(name);
+        await deps.cache.releaseLock(`job:${name}`, token);
+      }
+      finish();
     }
   }
 
@@ -137,8 +149,21 @@ export function startJobs<Ctx>(jobs: Array<Job<Ctx>>, deps: JobRunnerDeps<Ctx>):
     runScheduled,
     lastRuns: () => ({ ...last }),
     names: () => [...byName.keys()],
-    stop() {
+    async stop(waitMs = 3_000) {
       for (const t of tasks) void t.stop();
+      if (held.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...held.values()].map((h) => h.done)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+      ]);
+      clearTimeout(timer);
+      const left = [...held.entries()];
+      held.clear();
+      for (const [name, h] of left) {
+        deps.log.warn({ job: name }, "job still running at shutdown: its lock is released");
+        await deps.cache.releaseLock(`job:${name}`, h.token).catch(() => undefined);
+      }
     },
   };
 }

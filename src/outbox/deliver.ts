@@ -162,6 +162,8 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
                   payload: { userId: user.id, text: cardAsText(card), orderId: p.orderId },
                   nextAttemptAt: deps.now(),
                   createdAt: deps.now(),
+                  // A message caused by a delivery belongs to the same trace.
+                  traceId: ctx.row.traceId,
                 },
               ],
               { ignoreDuplicates: true },
@@ -335,7 +337,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       if (!owner) return;
       const text = ownerConfirmText(localeOf(owner.locale), about);
       await m.Outbox.bulkCreate(
-        [{ topic: "chat.text", dedupeKey: `chat.text:${row.dedupeKey}:owner`, payload: { userId: owner.id, text }, nextAttemptAt: at, createdAt: at }],
+        [{ topic: "chat.text", dedupeKey: `chat.text:${row.dedupeKey}:owner`, payload: { userId: owner.id, text }, nextAttemptAt: at, createdAt: at, traceId: row.traceId }],
         { transaction: tx, ignoreDuplicates: true },
       );
     });

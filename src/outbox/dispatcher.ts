@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { OutboxRow } from "../db/models/messaging";
+import type { Trace } from "../trace";
 import { ChannelError } from "../channels/channel";
 import { backoffMs } from "./backoff";
 import type { Deliverers } from "./deliver";
@@ -23,7 +24,11 @@ export interface Dispatcher {
   /** Claims and delivers one batch; returns how many rows it settled. Tests drive this directly. */
   runOnce(): Promise<{ claimed: number; sent: number; retried: number; dead: number; deferred: number }>;
   start(): void;
-  stop(): Promise<void>;
+  /**
+   * Finishes the row in hand (waiting at most `waitMs`, default 5 s), then hands back every row this
+   * dispatcher holds a lease on but has not started, for any instance to take at once.
+   */
+  stop(waitMs?: number): Promise<void>;
 }
 
 /** Whose messages must stay in order: a person's, or else an order's. */
@@ -47,12 +52,17 @@ export class Deferred extends Error {
  * the platform's reply after it. A row found still `sending` after its lease expired was interrupted
  * mid-call: it is re-checked with the platform, never blindly sent again.
  */
-export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now: () => Date; deliverers: Deliverers }, opts: DispatcherOptions): Dispatcher {
+export function createDispatcher(
+  deps: { db: Db; cache: Cache; log: Logger; now: () => Date; deliverers: Deliverers; trace?: Trace },
+  opts: DispatcherOptions,
+): Dispatcher {
   const { db, log } = deps;
   const me = opts.name ?? `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
   let stopped = true;
+  // Set by stop() (until the next start): the batch in hand ends after its current row, not at its end.
+  let stopping = false;
 
   async function claim(): Promise<OutboxRow[]> {
     const now = deps.now();
@@ -154,8 +164,11 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
         await db.models.Outbox.update({ status: "sending", attempts: attempt }, { where: { id: row.id, leasedBy: me } });
         await digest.markTaken();
       };
+      const started = performance.now();
       const platformRef = await deliverer({ row, interrupted, markSending, followers: digest.followers, take: digest.take });
       await settle(row, { status: "sent", platformRef: platformRef ?? null, sentAt: deps.now(), leaseUntil: null, lastError: null, attempts: attempt });
+      // Every attempt is logged with the trace id of the request or event that wrote the row.
+      log.info({ outboxId: row.id, topic: row.topic, attempt, ms: Math.round(performance.now() - started), traceId: row.traceId ?? undefined }, "outbox message sent");
       return { kind: "sent" };
     } catch (err) {
       if (err instanceof Deferred) {
@@ -166,13 +179,13 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
       const message = err instanceof Error ? err.message : String(err);
       const permanent = err instanceof ChannelError && err.failure === "rejected";
       if (permanent || attempt >= opts.maxAttempts) {
-        log.error({ outboxId: row.id, topic: row.topic, attempt, err: message }, "outbox row is dead");
+        log.error({ outboxId: row.id, topic: row.topic, attempt, err: message, traceId: row.traceId ?? undefined }, "outbox row is dead");
         await settle(row, { status: "dead", attempts: attempt, lastError: message.slice(0, 2000), leaseUntil: null });
         return { kind: "dead" };
       }
       const hinted = err instanceof ChannelError ? (err.retryAfterMs ?? 0) : 0;
       const wait = Math.max(hinted, backoffMs(attempt, opts.backoffBaseMs, opts.backoffMaxMs));
-      log.warn({ outboxId: row.id, topic: row.topic, attempt, waitMs: wait, err: message }, "send failed, will retry");
+      log.warn({ outboxId: row.id, topic: row.topic, attempt, waitMs: wait, err: message, traceId: row.traceId ?? undefined }, "send failed, will retry");
       const nextAttemptAt = new Date(deps.now().getTime() + wait);
       await settle(row, { status: "pending", attempts: attempt, nextAttemptAt, lastError: message.slice(0, 2000), leaseUntil: null });
       return { kind: "retried", nextAttemptAt };
@@ -187,6 +200,7 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
     const waiting = new Map<string, Date>();
     const absorbed = new Set<number>();
     for (const [i, row] of rows.entries()) {
+      if (stopping) break; // the rest stay leased to us until stop() hands them back
       if (absorbed.has(row.id)) continue; // sent inside an earlier row's digest
       const lane = laneOf(row);
       const ahead = lane ? waiting.get(lane) : undefined;
@@ -199,7 +213,8 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
       }
       // The rest of this lane in the batch, in order, up to the first row someone must check first.
       const followers = lane ? rows.slice(i + 1).filter((r) => laneOf(r) === lane && !absorbed.has(r.id)) : [];
-      const outcome = await deliver(row, followers);
+      // Under the row's trace, so whatever the deliverer and the platform client log carries it too.
+      const outcome = deps.trace ? await deps.trace.run(row.traceId ?? null, () => deliver(row, followers)) : await deliver(row, followers);
       tally[outcome.kind] += 1;
       for (const id of outcome.absorbed) absorbed.add(id);
       tally.sent += outcome.absorbed.length;
@@ -220,17 +235,37 @@ export function createDispatcher(deps: { db: Db; cache: Cache; log: Logger; now:
     }, delay);
   }
 
+  /**
+   * Rows claimed but not yet tried go back to pending at once, for any instance to take. A row marked
+   * `sending` keeps its lease: its platform call may still be under way, and it is checked with the
+   * platform by whoever takes it once the lease ends, as after a crash.
+   */
+  async function release() {
+    const [released] = await db.models.Outbox.update({ status: "pending", leasedBy: null, leaseUntil: null }, { where: { leasedBy: me, status: "leased" } });
+    if (released > 0) log.info({ released }, "outbox leases released");
+  }
+
   return {
     runOnce,
     start() {
       if (!stopped) return;
       stopped = false;
+      stopping = false;
       schedule(0);
     },
-    async stop() {
+    async stop(waitMs = 5_000) {
       stopped = true;
+      stopping = true;
       if (timer) clearTimeout(timer);
-      await running?.catch(() => undefined);
+      let wait: NodeJS.Timeout | undefined;
+      try {
+        // A platform call that hangs past waitMs is left to its lease (see release). Rows not started are
+        // released either way, and the loop cannot touch them after that: settling requires our lease.
+        await Promise.race([running?.catch(() => undefined), new Promise<void>((resolve) => (wait = setTimeout(resolve, waitMs)))]);
+        await release();
+      } finally {
+        clearTimeout(wait);
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
+import type { Trace } from "../trace";
 import type { Memo } from "./support/memo";
 
 /** What every use case may touch; built once in app.ts. */
@@ -11,4 +12,6 @@ export interface ServiceDeps {
   now: () => Date;
   publicUrl: string;
   memo: Memo;
+  /** The current trace id (request or inbound event), stamped on the outbox rows written under it. */
+  trace: Trace;
 }

@@ -25,7 +25,8 @@ export async function enqueue(deps: ServiceDeps, tx: Transaction, messages: Outb
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
   const at = deps.now();
-  const rows = list.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at }));
+  const traceId = deps.trace.current() ?? null;
+  const rows = list.map((m) => ({ topic: m.topic, dedupeKey: m.dedupeKey, payload: m.payload, nextAttemptAt: at, createdAt: at, traceId }));
   const buffer = deps.db.buffer(tx);
   if (buffer) buffer.outbox(rows);
   else await deps.db.models.Outbox.bulkCreate(rows, { transaction: tx, ignoreDuplicates: true });

@@ -47,7 +47,7 @@ export function createOrderIntake(deps: ServiceDeps, opts: { maxBatch?: number; 
   return {
     place(input: PlaceOrderInput, actor: Actor): Promise<OrderView> {
       return new Promise<OrderView>((resolve, reject) => {
-        queue.push({ input, actor, resolve, reject });
+        queue.push({ input, actor, traceId: deps.trace.current(), resolve, reject });
         next();
       });
     },

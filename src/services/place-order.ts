@@ -27,13 +27,15 @@ export interface PlaceOrderInput {
 export interface PlaceOrderRequest {
   input: PlaceOrderInput;
   actor: Actor;
+  /** The trace of the request that asked for it: a batch mixes requests, each order's outbox rows keep their own. */
+  traceId?: string;
 }
 
 export type PlaceOrderOutcome = { ok: true; view: OrderView } | { ok: false; error: unknown };
 
 /** Creates a draft order, and submits it in the same transaction when asked. */
 export async function placeOrder(deps: ServiceDeps, input: PlaceOrderInput, actor: Actor): Promise<OrderView> {
-  const [outcome] = await placeOrders(deps, [{ input, actor }]);
+  const [outcome] = await placeOrders(deps, [{ input, actor, traceId: deps.trace.current() }]);
   if (!outcome.ok) throw outcome.error;
   return outcome.view;
 }
@@ -74,8 +76,8 @@ export async function placeOrders(deps: ServiceDeps, requests: PlaceOrderRequest
   }
   // A key seen twice in one batch: the first placed the order, the rest return it (or a conflict).
   for (const f of followers) {
-    const { input, actor } = requests[f.index];
-    outcomes[f.index] = await attempt(async () => (await sameOrder(deps, f.key, input)) ?? placeOrder(deps, input, actor));
+    const { input, actor, traceId } = requests[f.index];
+    outcomes[f.index] = await attempt(() => deps.trace.run(traceId ?? null, async () => (await sameOrder(deps, f.key, input)) ?? placeOrder(deps, input, actor)));
   }
   return outcomes.map((o) => o ?? { ok: false, error: new Error("order was neither placed nor refused") });
 }
@@ -112,7 +114,7 @@ async function prepare(
       const { lines, totalFen } = linesFrom(products, input.lines);
       const salesRepId =
         input.salesRepId !== undefined ? input.salesRepId : actor.kind === "user" ? actor.userId : customer.ownerUserId;
-      ready.push({ index, input, actor, customer, lines, totalFen, salesRepId });
+      ready.push({ index, input, actor, customer, lines, totalFen, salesRepId, traceId: requests[index].traceId });
     } catch (err) {
       settle(index, err);
     }
@@ -132,7 +134,7 @@ async function oneByOne(
   prepared: Prepared[],
   outcomes: Array<PlaceOrderOutcome | undefined>,
 ): Promise<Array<{ index: number; orderId: number }>> {
-  for (const p of prepared) outcomes[p.index] = await attempt(() => placeOrder(deps, requests[p.index].input, requests[p.index].actor));
+  for (const p of prepared) outcomes[p.index] = await attempt(() => deps.trace.run(p.traceId ?? null, () => placeOrder(deps, requests[p.index].input, requests[p.index].actor)));
   return [];
 }
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import mysql from "mysql2/promise";
 import Redis from "ioredis";
+import type pino from "pino";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 
@@ -24,6 +25,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   now?: () => Date;
   seed?: boolean;
+  /** Where the app's log lines go (tests that read them); LOG_LEVEL in `env` decides how many. */
+  logDestination?: pino.DestinationStream;
 }
 
 /** The whole app through app.ts, on its own fresh database (and Redis key prefix), migrated. */
@@ -65,7 +68,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     env.DATABASE_URL = `sqlite:${path.join(dir, "test.sqlite")}`;
     cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
   }
-  const app = createApp(loadConfig({ ...env, ...opts.env }), { now: opts.now });
+  const app = createApp(loadConfig({ ...env, ...opts.env }), { now: opts.now, logDestination: opts.logDestination });
   await app.prepare();
   const { key } = await app.services.createApiKey(`test-${suffix}`);
   return {

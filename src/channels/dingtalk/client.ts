@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Cache } from "../../cache/cache";
 import type { DingtalkConfig } from "../../config";
+import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChannelFailure } from "../channel";
 // The cache-shared, single-flight token source is platform-neutral; it lives with WeCom for now.
 import { createTokenSource } from "../wecom/token";
@@ -31,6 +32,8 @@ export interface DingtalkClient {
   webhook(url: string, body: unknown): Promise<Json>;
   /** The JSAPI ticket for dd.config (dingtalk.md 6), cached like the token; never sent to a browser. */
   jsapiTicket(): Promise<string>;
+  /** Resolves once a new-API access token is at hand (cached, or fetched now); for readiness checks. */
+  ready(): Promise<void>;
 }
 
 export interface DingtalkClientDeps {
@@ -40,6 +43,8 @@ export interface DingtalkClientDeps {
   fetch?: typeof fetch;
   timeoutMs?: number;
   tokenWaitMs?: number;
+  /** Told of every HTTP call to DingTalk and its error code (metrics); never given the URL's query or the body. */
+  onCall?: ApiCallObserver;
 }
 
 // Old-API token refusals: 40014 invalid, 42001 expired (dingtalk.md 3, unconfirmed for DingTalk), 88 and
@@ -64,6 +69,21 @@ export function createDingtalkClient(config: DingtalkConfig, deps: DingtalkClien
   }
 
   async function send(method: string, url: string, path: string, headers: Record<string, string>, body?: unknown) {
+    if (!deps.onCall) return request(method, url, path, headers, body);
+    let code = "error";
+    try {
+      const r = await request(method, url, path, headers, body);
+      code = callCode(r);
+      return r;
+    } catch (err) {
+      if (err instanceof DingtalkApiError) code = err.status === null ? "network" : "not_json";
+      throw err;
+    } finally {
+      deps.onCall({ platform: "dingtalk", path, code });
+    }
+  }
+
+  async function request(method: string, url: string, path: string, headers: Record<string, string>, body?: unknown) {
     let res: Response;
     try {
       res = await doFetch(url, {
@@ -173,6 +193,7 @@ export function createDingtalkClient(config: DingtalkConfig, deps: DingtalkClien
     api,
     oapi,
     jsapiTicket: () => ticket.get(),
+    ready: async () => void (await apiToken.get()),
     async webhook(url, body) {
       const path = "/robot/send";
       const got = judgeOapi(path, await send("POST", url, path, {}, body));
@@ -180,6 +201,13 @@ export function createDingtalkClient(config: DingtalkConfig, deps: DingtalkClien
       return got;
     },
   };
+}
+
+/** "0" for an answer that succeeded; else the new API's code, the old API's errcode, or `http_<status>`. */
+function callCode(r: { status: number; json: Json }): string {
+  if (r.status < 200 || r.status >= 300) return typeof r.json.code === "string" && r.json.code ? r.json.code.slice(0, 64) : `http_${r.status}`;
+  const errcode = typeof r.json.errcode === "number" ? r.json.errcode : Number(r.json.errcode ?? 0);
+  return errcode ? String(errcode) : "0";
 }
 
 function retryAfterMs(header: string | null): number | undefined {

@@ -141,6 +141,7 @@ export function createDingtalkChannel(config: DingtalkConfig, deps: DingtalkChan
     miniAppLink: (_user, path) => miniAppLink(deps.publicUrl, path),
     // DingTalk cannot look a message up by our key: the dispatcher then never re-sends blindly.
     lookupSent: async () => undefined,
+    ready: () => client.ready(),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Cache } from "../../cache/cache";
 import type { WecomConfig } from "../../config";
 import { ChannelError, type ChannelFailure } from "../channel";
+import type { ApiCallObserver } from "../../metrics/metrics";
 import { createTokenSource, type TokenSource } from "./token";
 
 /** A WeCom JSON answer: failed iff errcode is present and not 0 (wecom.md conventions). */
@@ -9,6 +10,8 @@ export type ApiResult = { errcode?: number; errmsg?: string } & Record<string, u
 
 /** A ChannelError that remembers which call failed with which errcode, for callers with special cases. */
 export class WecomApiError extends ChannelError {
+  /** The errcode, or what went wrong underneath it (`network`, `http_502`, `not_json`), for metrics. */
+  code = "error";
   constructor(
     failure: ChannelFailure,
     readonly path: string,
@@ -31,6 +34,8 @@ export interface WecomClient {
    * refreshed like the access token; never send it to a browser.
    */
   jsapiTicket(kind: JsapiTicketKind): Promise<string>;
+  /** Resolves once an access token is at hand (cached, or fetched now); for readiness checks. */
+  ready(): Promise<void>;
 }
 
 export type JsapiTicketKind = "corp" | "agent";
@@ -48,6 +53,8 @@ export interface WecomClientDeps {
   timeoutMs?: number;
   /** How long to wait for another instance's token refresh (tests shorten it). */
   tokenWaitMs?: number;
+  /** Told of every HTTP call to WeCom and its errcode (metrics); never given the query or body. */
+  onCall?: ApiCallObserver;
 }
 
 // Token refused: drop it, fetch once, retry once (wecom.md 3.1, 3.2; 42007/42009 as the official Python
@@ -64,6 +71,21 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
   const timeoutMs = deps.timeoutMs ?? 10_000;
 
   async function send(method: "GET" | "POST", path: string, query: Record<string, string>, body?: unknown): Promise<ApiResult> {
+    if (!deps.onCall) return request(method, path, query, body);
+    let code = "0";
+    try {
+      const result = await request(method, path, query, body);
+      if (typeof result.errcode === "number" && result.errcode !== 0) code = String(result.errcode);
+      return result;
+    } catch (err) {
+      code = err instanceof WecomApiError ? err.code : "error";
+      throw err;
+    } finally {
+      deps.onCall({ platform: "wecom", path, code });
+    }
+  }
+
+  async function request(method: "GET" | "POST", path: string, query: Record<string, string>, body?: unknown): Promise<ApiResult> {
     const url = `${config.apiBase}${path}?${new URLSearchParams(query).toString()}`;
     let res: Response;
     try {
@@ -75,20 +97,22 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
       });
     } catch (err) {
       // Never the URL or the error text: the query holds the access_token or the robot key.
-      throw fail("retry_later", path, null, `network error (${(err as Error)?.name ?? "error"})`);
+      throw fail("retry_later", path, null, `network error (${(err as Error)?.name ?? "error"})`, undefined, "network");
     }
-    if (res.status >= 500 || res.status === 429) throw fail("retry_later", path, null, `HTTP ${res.status}`);
-    if (!res.ok) throw fail("rejected", path, null, `HTTP ${res.status}`);
+    if (res.status >= 500 || res.status === 429) throw fail("retry_later", path, null, `HTTP ${res.status}`, undefined, `http_${res.status}`);
+    if (!res.ok) throw fail("rejected", path, null, `HTTP ${res.status}`, undefined, `http_${res.status}`);
     try {
       return (await res.json()) as ApiResult;
     } catch {
-      throw fail("retry_later", path, null, "answer is not JSON");
+      throw fail("retry_later", path, null, "answer is not JSON", undefined, "not_json");
     }
   }
 
-  function fail(failure: ChannelFailure, path: string, errcode: number | null, detail: string, retryAfterMs?: number) {
+  function fail(failure: ChannelFailure, path: string, errcode: number | null, detail: string, retryAfterMs?: number, transport?: string) {
     deps.log.warn({ platform: "wecom", path, errcode, failure }, "wecom call failed");
-    return new WecomApiError(failure, path, errcode, `wecom ${path} failed: ${detail}`, retryAfterMs);
+    const err = new WecomApiError(failure, path, errcode, `wecom ${path} failed: ${detail}`, retryAfterMs);
+    err.code = transport ?? (errcode === null ? "error" : String(errcode));
+    return err;
   }
 
   function check(path: string, result: ApiResult): ApiResult {
@@ -159,6 +183,7 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
 
   return {
     jsapiTicket: (kind) => tickets[kind].get(),
+    ready: async () => void (await tokens.get()),
     get: (path, query = {}) => call("GET", path, query),
     post: (path, body) => call("POST", path, {}, body),
     async robot(key, body) {

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Cache } from "../../cache/cache";
 import type { WecomConfig } from "../../config";
 import { projectPath } from "../../paths";
+import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
 import { departmentName } from "./departments";
@@ -31,6 +32,7 @@ export interface WecomChannelDeps {
   templatesDir?: string;
   timeoutMs?: number;
   tokenWaitMs?: number;
+  onCall?: ApiCallObserver;
 }
 
 /** What card_refs.platform_ref holds for a WeCom card. */
@@ -59,7 +61,7 @@ export function createWecomContactClient(config: WecomConfig, deps: Parameters<t
 /** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.2, 7.3, 8.1). */
 export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps): ChatChannel {
   const { cache, now } = deps;
-  const clientDeps = { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs };
+  const clientDeps = { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs, onCall: deps.onCall };
   const client = createWecomClient(config, clientDeps);
   // Customer-contact APIs take the app's token once the app is allowed to call them, or the 客户联系
   // secret's own token (wecom.md 7.1), cached apart from the app's.
@@ -87,6 +89,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
 
   return {
     platform: "wecom",
+    ready: () => client.ready(),
     // Members' app messages are capped and the excess dropped silently (wecom.md 3.3, gotcha 11); text ≤ 2048 bytes (4).
     pacing: { perRecipient: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket }, textBytes: LIMITS.textBytes },
     async sendText(to, text) {

@@ -18,6 +18,8 @@ export interface OutboxRow extends Model<InferAttributes<OutboxRow>, InferCreati
   lastError: CreationOptional<string | null>;
   sentAt: CreationOptional<Date | null>;
   createdAt: CreationOptional<Date>;
+  /** The request or inbound event that wrote it (migration 0007); its deliveries log the same id. */
+  traceId: CreationOptional<string | null>;
 }
 
 export interface InboundEventRow extends Model<InferAttributes<InboundEventRow>, InferCreationAttributes<InboundEventRow>> {
@@ -96,6 +98,7 @@ export function defineOutbox(s: Sequelize): ModelStatic<OutboxRow> {
       lastError: { type: "TEXT", allowNull: true },
       sentAt: date(),
       createdAt: date(false),
+      traceId: str(64),
     },
     { tableName: "outbox", underscored: true, updatedAt: false },
   );

@@ -24,6 +24,7 @@ export interface Prepared {
   totalFen: number;
   salesRepId: number | null;
   orderNo: string;
+  traceId?: string;
 }
 
 /**
@@ -96,6 +97,10 @@ export async function writeOrders(
     : [];
 
   for (const [i, a] of accepted.entries()) {
+    // Under the trace of the request that placed it: its notices and webhooks are stamped with that id.
+    await deps.trace.run(a.traceId ?? null, () => writeMoves(i, a));
+  }
+  async function writeMoves(i: number, a: (typeof accepted)[number]) {
     const order = orders[i];
     await recordAudit(deps, tx, {
       entity: "order",
@@ -105,7 +110,7 @@ export async function writeOrders(
       after: { orderNo: a.orderNo, customer: a.customer.code, totalFen: a.totalFen, lines: a.lines.map((l) => ({ sku: l.sku, qty: l.qty, unitPriceFen: l.unitPriceFen })) },
     });
     await emitOrderEvent(deps, tx, order, "order.created", "1");
-    if (!a.plan) continue;
+    if (!a.plan) return;
     order.approvalReasons = a.plan.route.reasons;
     order.autoApproved = a.plan.route.autoApproved;
     const round: PlannedRound = { autoApproved: a.plan.route.autoApproved, steps: steps.filter((s) => s.orderId === order.id) };
