@@ -4,6 +4,7 @@ import type pino from "pino";
 import type { Cache } from "./cache/cache";
 import { createMemoryCache } from "./cache/memory";
 import { createRedisCache } from "./cache/redis";
+import { withLocalFallback } from "./cache/fallback";
 import type { Config } from "./config";
 import { migrate } from "./db/migrate";
 import { createDb, type Db } from "./db/sequelize";
@@ -80,7 +81,7 @@ export interface App {
 export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App {
   const log = createLogger(config.logLevel, opts.logDestination);
   const db = createDb({ url: config.database.url, poolMax: config.database.poolMax, logSql: config.database.logSql, log });
-  const cache = config.redisUrl ? createRedisCache(config.redisUrl, config.cacheKeyPrefix) : createMemoryCache();
+  const cache = config.redisUrl ? withLocalFallback(createRedisCache(config.redisUrl, config.cacheKeyPrefix), log.child({ module: "cache" })) : createMemoryCache();
   const deps: ServiceDeps = { db, cache, log, now: opts.now ?? (() => new Date()), publicUrl: config.publicUrl, memo: createMemo() };
   const services = createServices(deps);
   const stoppers: Array<() => Promise<void>> = [];
