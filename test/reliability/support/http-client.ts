@@ -40,7 +40,7 @@ export function sendRaw(port: number, agent: http.Agent | false, req: RawRequest
     const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, "utf8");
     // Header values go out as their UTF-8 bytes; only the control characters HTTP cannot carry are replaced.
     const headers: Record<string, string | number> = Object.fromEntries(
-      Object.entries(req.headers ?? {}).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("latin1").replace(/[\x00-\x08\x0a-\x1f\x7f]/g, "?")]),
+      Object.entries(req.headers ?? {}).map(([k, v]) => [k, [...Buffer.from(v, "utf8").toString("latin1")].map((c) => (c.charCodeAt(0) === 9 || (c.charCodeAt(0) >= 32 && c.charCodeAt(0) !== 127) ? c : "?")).join("")]),
     );
     if (body !== undefined && headers["Content-Length"] === undefined) headers["Content-Length"] = body.length;
     // Whatever is not printable ASCII goes out percent-encoded, as a client must send it.
