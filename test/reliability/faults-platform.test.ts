@@ -7,14 +7,15 @@ import { FakeWecomServer } from "./support/fake-wecom-server";
 
 /**
  * WeCom failing for a while under a running dispatcher: HTTP 500/502, errcode -1, tokens expiring
- * (42001) and the token fetch failing. Once it recovers, every outbox message must have reached WeCom
+ * (42001) and the token fetch failing, then a spell in which every token is refused as soon as it is used. Once it recovers, every outbox message must have reached WeCom
  * exactly once: none lost, none twice (counted by what the fake accepted, per message).
  */
 jest.setTimeout(180_000);
 
 const MESSAGES = 60;
 const MEMBERS = 15;
-const FAULT_MS = 4_000;
+const FAULT_MS = 3_000;
+const TOKEN_STORM_MS = 2_000;
 
 describe("faults: the chat platform fails for a while", () => {
   let t: TestApp;
@@ -67,12 +68,15 @@ describe("faults: the chat platform fails for a while", () => {
     fake.faulty = true;
     t.app.dispatcher.start();
     await new Promise((r) => setTimeout(r, FAULT_MS));
-    const duringFault = { ...fake.requests, delivered: fake.delivered.length };
     fake.faulty = false;
+    fake.tokensExpiring = true;
+    await new Promise((r) => setTimeout(r, TOKEN_STORM_MS));
+    const duringFault = { ...fake.requests, delivered: fake.delivered.length };
+    fake.tokensExpiring = false;
 
     const until = Date.now() + 90_000;
-    while ((await m.Outbox.count({ where: { status: { [Op.ne]: "sent" } } })) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    const recoveredMs = Date.now() - started - FAULT_MS;
+    while ((await m.Outbox.count({ where: { status: { [Op.in]: ["pending", "leased", "sending"] } } })) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const recoveredMs = Date.now() - started - FAULT_MS - TOKEN_STORM_MS;
     await t.app.dispatcher.stop();
 
     const perMessage = Array.from({ length: MESSAGES }, (_, i) => fake.deliveries(i));
@@ -82,7 +86,7 @@ describe("faults: the chat platform fails for a while", () => {
     const byStatus = rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
     console.log(
       [
-        `faults (a): WeCom failing for ${FAULT_MS / 1000} s, then healthy — ${MESSAGES} messages to ${MEMBERS} members`,
+        `faults (a): WeCom failing for ${FAULT_MS / 1000} s (5xx, -1, 42001, token fetch 500), then every token refused (42001) for ${TOKEN_STORM_MS / 1000} s, then healthy — ${MESSAGES} messages to ${MEMBERS} members`,
         `  during the fault: send requests ${duringFault.send} (failed ${duringFault.failed}, 42001 ${duringFault.expired}), token fetches ${duringFault.gettoken}, accepted ${duringFault.delivered}`,
         `  in all: send requests ${fake.requests.send}, token fetches ${fake.requests.gettoken}, texts accepted ${fake.delivered.length} (notices to one member may share a digest)`,
         `  all delivered ${recoveredMs} ms after recovery; outbox rows ${JSON.stringify(byStatus)}, attempts max ${Math.max(...rows.map((r) => r.attempts))}`,

@@ -7,11 +7,13 @@ export type WecomFault = "http500" | "http502" | "busy" | "expired" | "gettoken5
  * WeCom's API as a loopback server (wecom.md 3.1, 4), for fault runs: while `faulty`, each call is
  * answered with the next failure of `faults` in turn — HTTP 5xx, errcode -1 (busy), or the token
  * expiring under the caller (it is rotated and the call answered 42001) — and the token fetch itself
- * fails now and then. Healthy, it accepts message/send with the current token only. Every request is
+ * fails now and then. With `tokensExpiring`, every token is refused (42001) as soon as it is used. Healthy, it accepts message/send with the current token only. Every request is
  * counted; every accepted text is recorded with the message numbers ("#12") it carries.
  */
 export class FakeWecomServer {
   faulty = false;
+  /** Every call answered 42001, even with a token just issued: tokens keep expiring for a while. */
+  tokensExpiring = false;
   readonly delivered: string[] = [];
   readonly requests = { gettoken: 0, send: 0, failed: 0, expired: 0 };
   private token = "TOKEN-1";
@@ -58,6 +60,7 @@ export class FakeWecomServer {
     }
     if (url.pathname !== "/cgi-bin/message/send") return json(404, { errcode: 404, errmsg: "not faked" });
     this.requests.send += 1;
+    if (this.tokensExpiring) this.token = `TOKEN-${++this.tokens}`;
     if (url.searchParams.get("access_token") !== this.token) {
       this.requests.expired += 1;
       return json(200, { errcode: 42001, errmsg: "access_token expired" });
