@@ -3,7 +3,7 @@ import { Op } from "sequelize";
 import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
 import { buildCustomer, buildProduct } from "../helpers/factories";
 import { testWecomConfig, textXml, wecomPost } from "../helpers/wecom";
-import { FakeWecomServer } from "./support/fake-wecom-server";
+import { FakeWecomServer } from "./support/fake-platforms";
 import { listen, type RawResponse } from "./support/http-client";
 import { TcpProxy } from "./support/tcp-proxy";
 
