@@ -59,10 +59,12 @@ export function createRedisCache(url: string, prefix: string, opts: RedisCacheOp
     enableAutoPipelining: true,
   });
   redis.on("error", () => undefined); // surfaced through the failing command and /readyz, not as an unhandled event
-  let connectedOnce = false;
-  redis.on("ready", () => (connectedOnce = true));
-  const up = <T>(run: () => Promise<T>): Promise<T> =>
-    connectedOnce && redis.status !== "ready" ? Promise.reject(new CacheUnavailable(redis.status)) : run();
+  // Until the first connection attempt has been made, commands wait in the offline queue (start-up);
+  // after it, a connection that is not ready fails them at once.
+  let tried = false;
+  redis.on("ready", () => (tried = true));
+  redis.on("close", () => (tried = true));
+  const up = <T>(run: () => Promise<T>): Promise<T> => (tried && redis.status !== "ready" ? Promise.reject(new CacheUnavailable(redis.status)) : run());
 
   return {
     kind: "redis",
