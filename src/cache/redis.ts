@@ -37,30 +37,26 @@ export class CacheUnavailable extends Error {
   }
 }
 
-export interface RedisCacheOptions {
-  /** A command that has no answer by then fails, so a hung Redis cannot hold a request. */
-  commandTimeoutMs?: number;
-}
+/** A command with no answer by then fails, so a Redis that hangs cannot hold a request. */
+const COMMAND_TIMEOUT_MS = 2000;
 
 /** Redis-backed cache shared by every instance; all keys carry the configured prefix. */
-export function createRedisCache(url: string, prefix: string, opts: RedisCacheOptions = {}): Cache {
+export function createRedisCache(url: string, prefix: string): Cache {
   // Auto-pipelining: commands issued in the same turn of the event loop (the de-dup SET NX of many
   // concurrent callbacks) go out as one write and come back in one read, instead of a syscall pair each.
   const redis = new Redis(url, {
     keyPrefix: prefix,
     maxRetriesPerRequest: 1,
-    // The queue only covers start-up (commands sent before the first connect); once connected, a lost
-    // connection fails commands at once (below) so callers fall back instead of waiting on a reconnect.
+    // The queue only covers start-up (commands sent before the first connection attempt); after it, a
+    // connection that is not ready fails commands at once (below), so callers fall back instead of waiting.
     enableOfflineQueue: true,
-    commandTimeout: opts.commandTimeoutMs ?? 2000,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 100, 1000),
     lazyConnect: false,
     enableAutoPipelining: true,
   });
   redis.on("error", () => undefined); // surfaced through the failing command and /readyz, not as an unhandled event
-  // Until the first connection attempt has been made, commands wait in the offline queue (start-up);
-  // after it, a connection that is not ready fails them at once.
   let tried = false;
   redis.on("ready", () => (tried = true));
   redis.on("close", () => (tried = true));
