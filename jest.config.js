@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // The reliability suite (fuzz, faults, a killed server) runs on its own: `npm run test:reliability`.
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/reliability/"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } } }] },
   setupFiles: ["<rootDir>/test/helpers/setup-env.ts"],
   globalSetup: "<rootDir>/test/helpers/global-setup.ts",

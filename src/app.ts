@@ -4,6 +4,7 @@ import type pino from "pino";
 import type { Cache } from "./cache/cache";
 import { createMemoryCache } from "./cache/memory";
 import { createRedisCache } from "./cache/redis";
+import { withLocalFallback } from "./cache/fallback";
 import type { Config } from "./config";
 import { migrate } from "./db/migrate";
 import { createDb, type Db } from "./db/sequelize";
@@ -96,7 +97,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const trace = createTrace();
   const log = createLogger(config.logLevel, opts.logDestination, trace.current);
   const db = createDb({ url: config.database.url, poolMax: config.database.poolMax, logSql: config.database.logSql, log });
-  const cache = config.redisUrl ? createRedisCache(config.redisUrl, config.cacheKeyPrefix) : createMemoryCache();
+  const cache = config.redisUrl ? withLocalFallback(createRedisCache(config.redisUrl, config.cacheKeyPrefix), log.child({ module: "cache" })) : createMemoryCache();
   const now = opts.now ?? (() => new Date());
   const metrics = createMetrics({ db, now });
   const onCall = metrics.apiCall;

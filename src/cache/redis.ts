@@ -30,41 +30,64 @@ if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v
 `;
 
+/** Raised at once, without a round trip, while the connection to Redis is down. */
+export class CacheUnavailable extends Error {
+  constructor(status: string) {
+    super(`redis is not connected (${status})`);
+  }
+}
+
+/** A command with no answer by then fails, so a Redis that hangs cannot hold a request. */
+const COMMAND_TIMEOUT_MS = 2000;
+
 /** Redis-backed cache shared by every instance; all keys carry the configured prefix. */
 export function createRedisCache(url: string, prefix: string): Cache {
   // Auto-pipelining: commands issued in the same turn of the event loop (the de-dup SET NX of many
   // concurrent callbacks) go out as one write and come back in one read, instead of a syscall pair each.
-  const redis = new Redis(url, { keyPrefix: prefix, maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, enableAutoPipelining: true });
+  const redis = new Redis(url, {
+    keyPrefix: prefix,
+    maxRetriesPerRequest: 1,
+    // The queue only covers start-up (commands sent before the first connection attempt); after it, a
+    // connection that is not ready fails commands at once (below), so callers fall back instead of waiting.
+    enableOfflineQueue: true,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 100, 1000),
+    lazyConnect: false,
+    enableAutoPipelining: true,
+  });
   redis.on("error", () => undefined); // surfaced through the failing command and /readyz, not as an unhandled event
+  let tried = false;
+  redis.on("ready", () => (tried = true));
+  redis.on("close", () => (tried = true));
+  const up = <T>(run: () => Promise<T>): Promise<T> => (tried && redis.status !== "ready" ? Promise.reject(new CacheUnavailable(redis.status)) : run());
 
   return {
     kind: "redis",
-    get: (key) => redis.get(key),
-    async set(key, value, ttlMs) {
-      if (ttlMs) await redis.set(key, value, "PX", ttlMs);
-      else await redis.set(key, value);
-    },
-    async setIfAbsent(key, value, ttlMs) {
-      return (await redis.set(key, value, "PX", ttlMs, "NX")) === "OK";
-    },
-    async del(key) {
-      await redis.del(key);
-    },
-    async incr(key, ttlMs) {
-      return Number(await redis.eval(INCR_WITH_TTL, 1, key, ttlMs));
-    },
-    async takeToken(bucket, ratePerSec, burst) {
-      return Number(await redis.eval(TAKE_TOKEN, 1, `bucket:${bucket}`, ratePerSec, burst));
-    },
-    async acquireLock(name, ttlMs) {
-      const token = lockToken();
-      return (await redis.set(`lock:${name}`, token, "PX", ttlMs, "NX")) === "OK" ? token : null;
-    },
-    async releaseLock(name, token) {
-      await redis.eval(RELEASE_LOCK, 1, `lock:${name}`, token);
-    },
+    get: (key) => up(() => redis.get(key)),
+    set: (key, value, ttlMs) =>
+      up(async () => {
+        if (ttlMs) await redis.set(key, value, "PX", ttlMs);
+        else await redis.set(key, value);
+      }),
+    setIfAbsent: (key, value, ttlMs) => up(async () => (await redis.set(key, value, "PX", ttlMs, "NX")) === "OK"),
+    del: (key) =>
+      up(async () => {
+        await redis.del(key);
+      }),
+    incr: (key, ttlMs) => up(async () => Number(await redis.eval(INCR_WITH_TTL, 1, key, ttlMs))),
+    takeToken: (bucket, ratePerSec, burst) => up(async () => Number(await redis.eval(TAKE_TOKEN, 1, `bucket:${bucket}`, ratePerSec, burst))),
+    acquireLock: (name, ttlMs) =>
+      up(async () => {
+        const token = lockToken();
+        return (await redis.set(`lock:${name}`, token, "PX", ttlMs, "NX")) === "OK" ? token : null;
+      }),
+    releaseLock: (name, token) =>
+      up(async () => {
+        await redis.eval(RELEASE_LOCK, 1, `lock:${name}`, token);
+      }),
     async ping() {
-      await redis.ping();
+      await up(() => redis.ping());
     },
     async close() {
       redis.disconnect();

@@ -162,7 +162,8 @@ export function createDingtalkClient(config: DingtalkConfig, deps: DingtalkClien
     if (first !== "token") return first;
     deps.log.info({ platform: "dingtalk", path }, "dingtalk token refused, renewing");
     const again = judgeApi(path, await call(await apiToken.renew(token)));
-    if (again === "token") throw fail("rejected", path, null, 401, "token refused twice");
+    // A token issued a moment ago refused too: DingTalk's trouble, not the message's; it is tried again later.
+    if (again === "token") throw fail("retry_later", path, null, 401, "token refused twice");
     return again;
   }
 
@@ -174,7 +175,7 @@ export function createDingtalkClient(config: DingtalkConfig, deps: DingtalkClien
     if (first !== "token") return first;
     deps.log.info({ platform: "dingtalk", path }, "dingtalk token refused, renewing");
     const again = judgeOapi(path, await call(await oapiToken.renew(token)));
-    if (again === "token") throw fail("rejected", path, null, null, "token refused twice");
+    if (again === "token") throw fail("retry_later", path, null, null, "token refused twice");
     return again;
   }
 

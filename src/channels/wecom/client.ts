@@ -155,7 +155,10 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
     if (!TOKEN_CODES.has(first.errcode ?? 0)) return check(path, first);
     deps.log.info({ platform: "wecom", path, errcode: first.errcode }, "wecom token refused, renewing");
     const renewed = await tokens.renew(token);
-    return check(path, await send(method, path, { ...query, access_token: renewed }, body));
+    const again = await send(method, path, { ...query, access_token: renewed }, body);
+    // A token issued a moment ago refused too: WeCom's trouble, not the message's; it is tried again later.
+    if (TOKEN_CODES.has(again.errcode ?? 0)) throw fail("retry_later", path, again.errcode ?? null, `errcode ${again.errcode} with a fresh token`);
+    return check(path, again);
   }
 
   // Both tickets are fetched with this app's token and kept apart: they are not interchangeable (42012),
