@@ -53,9 +53,9 @@ const MINI_APP: Array<[string, string]> = [
   ["POST /m/admin/outbox/retry    retry all",         "✗ ✗ ✗ ✗ ✗ ✓ ✗ ✗ ✗"],
   ["GET  /m/admin/import          import page",       "✗ ✗ ✗ ✗ ✗ ✓ ✗ ✗ ✗"],
   ["GET  /m/admin/export          Excel export",      "✗ ✗ ✗ ✗ ✗ ✓ ✗ ✗ ✗"],
-  ["GET  /m/api/customers         customer search",   "✓ ✓ ✓ ✓ ! ✓ ! ✗ ✗"],
+  ["GET  /m/api/customers         customer search",   "✓ ✓ ✗ ✓ ✗ ✓ ✗ ✗ ✗"],
   ["GET  /m/api/products          product search",    "✓ ✓ ✓ ✓ ✓ ✓ ✓ ✗ ✗"],
-  ["POST /m/api/quote             price a draft",     "✓ ✓ ! ✓ ! ✓ ! ✗ ✗"],
+  ["POST /m/api/quote             price a draft",     "✓ ✓ ✗ ✓ ✗ ✓ ✗ ✗ ✗"],
   ["GET  /m/api/csrf              fresh CSRF token",  "✓ ✓ ✓ ✓ ✓ ✓ ✓ ✗ ✗"],
 ];
 

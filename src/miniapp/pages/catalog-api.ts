@@ -1,10 +1,12 @@
 import type Router from "@koa/router";
+import type { Context } from "koa";
 import { z } from "zod";
 import { parse } from "../../http/parse";
 import type { PageContext } from "../page";
 import { localeOfCtx, viewerOf } from "../page";
 import { describeReason } from "../../domain/approval-reasons";
 import { DomainError } from "../../domain/errors";
+import { mayPerform } from "../../domain/permissions";
 import { visibleFields } from "../../domain/field-visibility";
 import { csrfToken } from "../csrf";
 import { QuoteBody } from "./order-schemas";
@@ -16,7 +18,13 @@ const SearchQuery = z.object({ q: z.string().trim().max(64).default("") });
  * routed quote, and a fresh CSRF token for a queued order sent after the session was renewed.
  */
 export function catalogApi(router: Router, { deps }: PageContext): void {
+  // Customer search and quotes serve only the order form: whoever may not place orders gets neither.
+  const assertPlaces = (ctx: Context) => {
+    if (!mayPerform(viewerOf(ctx).actor, "place", null)) throw new DomainError("forbidden", "only people who place orders use the order form's lookups");
+  };
+
   router.get("/api/customers", async function searchCustomers(ctx) {
+    assertPlaces(ctx);
     const { q } = parse(SearchQuery, ctx.query, "query");
     const page = await deps.services.searchCustomers({ q, limit: 20 });
     ctx.set("Cache-Control", "no-store");
@@ -36,6 +44,7 @@ export function catalogApi(router: Router, { deps }: PageContext): void {
   });
 
   router.post("/api/quote", async function quote(ctx) {
+    assertPlaces(ctx);
     const viewer = viewerOf(ctx);
     // A quote is prices, credit and approval reasons from top to bottom.
     if (!visibleFields(viewer.actor).prices) throw new DomainError("forbidden", "prices are not shown to your role");
