@@ -21,7 +21,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { createApp, type App } from "../src/app";
 import { DWClient } from "../src/channels/dingtalk/sdk";
 import { loadConfig } from "../src/config";
-import { fmt, log, percentile, positive, table } from "./support";
+import { deleteRedisKeys, emitResult, fmt, log, percentile, positive, table } from "./support";
 
 const FRAMES = Math.trunc(positive("BENCH_FRAMES", 3000));
 const INFLIGHT = Math.trunc(positive("BENCH_INFLIGHT", 32));
@@ -122,8 +122,10 @@ async function main() {
   gw.reset();
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-dt-"));
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const cachePrefix = `co_bench_dt_${crypto.randomBytes(3).toString("hex")}:`;
   const app: App = createApp(
-    loadConfig({ ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`, ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL, CACHE_KEY_PREFIX: `co_bench_dt_${crypto.randomBytes(3).toString("hex")}:` } : {}) }),
+    loadConfig({ ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`, ...(redisUrl ? { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: cachePrefix } : {}) }),
   );
   try {
     await app.prepare();
@@ -149,10 +151,16 @@ async function main() {
     );
     const ratio = service.perSec / baseline.perSec;
     process.stdout.write(`ratio ${fmt(ratio, 3)} (target >= 0.5); p99 ack ${fmt(service.p99, 1)} ms (target <= 50); ${FRAMES} frames, ${INFLIGHT} in flight; events stored ${stored}\n`);
+    emitResult("dingtalk", [
+      { what: "Stream frames/s: real client + pipeline vs bare SDK client", measured: service.perSec, unit: "frames/s", baseline: baseline.perSec, ratio, target: "ratio ≥ 0.5", met: ratio >= 0.5 },
+      { what: "frame ack p99 (bare SDK p99 as baseline)", measured: service.p99, unit: "ms", baseline: baseline.p99, ratio: baseline.p99 / service.p99, target: "≤ 50 ms", met: service.p99 <= 50 },
+    ]);
   } finally {
     await app.close();
     await gw.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    // The app's own keys (de-duplication, tokens, buckets) must not pile up in a shared Redis.
+    if (redisUrl) await deleteRedisKeys(redisUrl, cachePrefix);
   }
 }
 

@@ -9,6 +9,7 @@
  *
  *   BENCH_ORDERS=300 BENCH_REQUESTS=200 npm run bench:miniapp
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,7 +23,7 @@ import { SYSTEM_ACTOR, type Actor } from "../src/domain/roles";
 import { loadAssets } from "../src/http/assets";
 import { createRender } from "../src/miniapp/render";
 import { projectPath } from "../src/paths";
-import { fmt, log, percentile, positive, table } from "./support";
+import { deleteRedisKeys, emitResult, fmt, log, percentile, positive, table } from "./support";
 
 const ORDERS = Math.trunc(positive("BENCH_ORDERS", 300));
 const REQUESTS = Math.trunc(positive("BENCH_REQUESTS", 200));
@@ -48,7 +49,18 @@ async function timeGets(url: string, cookie: string): Promise<number[]> {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-miniapp-"));
-  const app = createApp(loadConfig({ NODE_ENV: "development", LOG_LEVEL: "warn", SEED_DEMO_DATA: "true", OUTBOX_ENABLED: "false", DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}` }));
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const cachePrefix = `co_bench_m_${crypto.randomBytes(3).toString("hex")}:`;
+  const app = createApp(
+    loadConfig({
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+      SEED_DEMO_DATA: "true",
+      OUTBOX_ENABLED: "false",
+      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`,
+      ...(redisUrl ? { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: cachePrefix } : {}),
+    }),
+  );
   await app.prepare();
   const m = app.db.models;
   const users = Object.fromEntries((await m.User.findAll({ where: { platform: "simulator" } })).map((u) => [u.platformUserId, u]));
@@ -113,10 +125,17 @@ async function main() {
   console.log(`\norder detail p95 / baseline p95 = ${fmt(percentile(detail, 95) / percentile(base, 95), 2)}x  (${ORDERS} orders, ${REQUESTS} requests per page)`);
   const worst = Math.max(...[...results.values()].map((t) => percentile(t, 95)));
   console.log(`worst page p95 ${fmt(worst, 2)} ms: ${worst < TARGET_MS ? "within" : "OVER"} the ${TARGET_MS} ms target`);
+  const detailP95 = percentile(detail, 95);
+  const baseP95 = percentile(base, 95);
+  emitResult("miniapp", [
+    { what: "order detail page p95 vs bare Koa render of the same template", measured: detailP95, unit: "ms", baseline: baseP95, ratio: baseP95 / detailP95, target: `< ${TARGET_MS} ms`, met: detailP95 < TARGET_MS },
+    { what: `worst of ${pages.length} mini-app pages, p95`, measured: worst, unit: "ms", baseline: baseP95, ratio: baseP95 / worst, target: `< ${TARGET_MS} ms`, met: worst < TARGET_MS },
+  ]);
   await bareServer.close();
   await appServer.close();
   await app.close();
   fs.rmSync(dir, { recursive: true, force: true });
+  if (redisUrl) await deleteRedisKeys(redisUrl, cachePrefix);
 }
 
 main().catch((err) => {
