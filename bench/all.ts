@@ -140,7 +140,7 @@ async function main(): Promise<number> {
   }
   const missed = outcomes.flatMap((o) => (o.result?.figures ?? []).filter((f) => !f.met).map((f) => `${o.spec.name}: ${f.what}`));
   process.stdout.write(`\n${"═".repeat(40)}\nChatOrder benchmarks${quick ? " (--quick: short runs, small data; smoke figures only)" : ""}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC\n\n`);
-  process.stdout.write(`${table(["bench", "what", "measured", "baseline", "ratio", "target", "met?"], rows)}\n\n`);
+  process.stdout.write(`${table(["bench", "what", "measured", "baseline", "ratio", "target", "met?"], rows, [1, 5])}\n\n`);
   process.stdout.write(
     "ratio = measured/baseline for rates, baseline/measured for times and memory (1.0 = as good as the baseline); " +
       `1-min load average now ${fmt(os.loadavg()[0])} on ${os.cpus().length} CPUs\n`,

@@ -70,9 +70,10 @@ export function findMysqldPid(): number | undefined {
 
 export const fmt = (v: number | null, digits = 1) => (v === null || Number.isNaN(v) ? "-" : v.toFixed(digits));
 
-export function table(headers: string[], rows: string[][]): string {
+/** A plain-text table; the first column, and any listed in `left`, are left-aligned, the rest right-aligned. */
+export function table(headers: string[], rows: string[][], left: number[] = []): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || left.includes(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
