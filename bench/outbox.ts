@@ -45,6 +45,8 @@ const DRAIN_DEADLINE_MS = 10 * 60_000;
 const TARGET_SHARE = 0.9;
 const TARGET_P99_MS = 1000;
 const SKU = "BENCH-NOTICE";
+// Members are new in every run, so a reused BENCH_DATABASE_URL never mixes runs.
+const RUN_ID = crypto.randomBytes(3).toString("hex");
 const CUSTOMER = "BENCH-NOTICE-CUST";
 
 /** Matches an order number (SO-20261130-0001) inside a notice. */
@@ -184,7 +186,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
     const rows = await m.User.bulkCreate(
       Array.from({ length: n }, (_, i) => ({
         platform,
-        platformUserId: `bench-${tag}-${String(i).padStart(4, "0")}`,
+        platformUserId: `bench-${RUN_ID}-${tag}-${String(i).padStart(4, "0")}`,
         name: `压测销售${i}`,
         mobile: null,
         roles: ["sales" as const],
@@ -291,6 +293,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   log(`wecom: steady ${steadyRate}/s for ${STEADY_MS / 1000} s with the dispatcher running`);
   app.dispatcher.start();
   const steadyStart = Date.now();
+  const steadyCpu0 = cpuMs();
   const placing: Array<Promise<void>> = [];
   for (let i = 0; Date.now() - steadyStart < STEADY_MS; i++) {
     const due = steadyStart + (i * 1000) / steadyRate;
@@ -301,6 +304,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   const steadyCount = orderNos.size;
   await waitDrained(steadySince, steadyCount);
   await app.dispatcher.stop();
+  const steadyCpuShare = (cpuMs() - steadyCpu0) / (Date.now() - steadyStart);
   const steadyRows = await textRows(steadySince);
   const steadyLatency = steadyRows.filter((r) => r.sentAt).map((r) => r.sentAt!.getTime() - r.createdAt.getTime()).sort((a, b) => a - b);
   const steadyCheck = tally(fake.arrivals.filter((a) => a.at >= steadyStart), new Set(orderNos));
@@ -353,7 +357,8 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
     "",
     `steady load, WeCom at ${steadyRate}/s (half the rate) for ${STEADY_MS / 1000} s: ${steadyCount} notices, ` +
       `queue→sent p50 ${fmt(percentile(steadyLatency, 50), 0)} / p95 ${fmt(percentile(steadyLatency, 95), 0)} / p99 ${fmt(steadyP99, 0)} ms ` +
-      `(target ≤ ${TARGET_P99_MS} ms; idle poll every ${app.config.outbox.pollMs} ms), sent twice ${steadyCheck.twice}, lost ${steadyCheck.lost}`,
+      `(target ≤ ${TARGET_P99_MS} ms; idle poll every ${app.config.outbox.pollMs} ms), sent twice ${steadyCheck.twice}, lost ${steadyCheck.lost}; ` +
+      `this process used ${fmt(steadyCpuShare * 100, 0)}% of a core placing and delivering`,
     `orders placed ${placed}, auto-approved ${autoApproved}; gettoken calls ${fake.tokenCalls()}; other WeCom calls ${fake.other.length}`,
   ];
   process.stdout.write(`${out.join("\n")}\n`);
