@@ -129,8 +129,9 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   for (const o of outcomes) {
     if (!o.result) {
-      rows.push([o.spec.name, "(no result: the bench crashed)", "-", "-", "-", "-", "CRASHED"]);
-      problems.push(`${o.spec.name} crashed (exit ${o.code ?? "signal"})`);
+      const stopped = o.code === 130 && interrupted;
+      rows.push([o.spec.name, stopped ? "(no result: interrupted)" : "(no result: the bench crashed)", "-", "-", "-", "-", stopped ? "STOPPED" : "CRASHED"]);
+      problems.push(`${o.spec.name} ${stopped ? "was interrupted" : "crashed"} (exit ${o.code ?? "signal"})`);
       continue;
     }
     for (const f of o.result.figures) {

@@ -134,6 +134,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
     running.delete(bare.child);
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-start-"));
+    onCleanup(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
     try {
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
