@@ -21,7 +21,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { createApp, type App } from "../src/app";
 import { DWClient } from "../src/channels/dingtalk/sdk";
 import { loadConfig } from "../src/config";
-import { fmt, log, percentile, positive, table } from "./support";
+import { deleteRedisKeys, emitResult, fmt, log, percentile, positive, runWithCleanup, table } from "./support";
 
 const FRAMES = Math.trunc(positive("BENCH_FRAMES", 3000));
 const INFLIGHT = Math.trunc(positive("BENCH_INFLIGHT", 32));
@@ -91,7 +91,7 @@ async function startGateway() {
   };
 }
 
-async function main() {
+async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => void): Promise<number> {
   const gw = await startGateway();
   const env = {
     NODE_ENV: "test",
@@ -122,41 +122,51 @@ async function main() {
   gw.reset();
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-dt-"));
+  onCleanup("remove the temporary directory", async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const cachePrefix = `co_bench_dt_${crypto.randomBytes(3).toString("hex")}:`;
+  // The app's own keys (de-duplication, tokens, buckets) must not pile up in a shared Redis.
+  if (redisUrl) onCleanup(`delete redis keys ${cachePrefix}*`, () => deleteRedisKeys(redisUrl, cachePrefix));
   const app: App = createApp(
-    loadConfig({ ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`, ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL, CACHE_KEY_PREFIX: `co_bench_dt_${crypto.randomBytes(3).toString("hex")}:` } : {}) }),
+    loadConfig({ ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`, ...(redisUrl ? { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: cachePrefix } : {}) }),
   );
-  try {
-    await app.prepare();
-    for (let i = 0; i < 64; i++) {
-      await app.db.models.User.create({ platform: "dingtalk", platformUserId: `member${i}`, name: `成员${i}`, mobile: null, roles: ["sales"], managerId: null, department: null });
-    }
-    app.dingtalkStream!.start();
-    await gw.waitConnected();
-    await gw.run(Math.min(500, FRAMES), INFLIGHT, "warm-svc");
-    await app.inbound.drain();
-    const service = await gw.run(FRAMES, INFLIGHT, "svc");
-    await app.inbound.drain();
-    const stored = await app.db.models.InboundEvent.count({ where: { platform: "dingtalk" } });
-
-    process.stdout.write(
-      `${table(
-        ["client", "frames/s", "ack p50 ms", "ack p99 ms"],
-        [
-          ["bare SDK, acks without work", fmt(baseline.perSec, 0), fmt(baseline.p50, 2), fmt(baseline.p99, 2)],
-          ["ChatOrder (persist, then ack)", fmt(service.perSec, 0), fmt(service.p50, 2), fmt(service.p99, 2)],
-        ],
-      )}\n`,
-    );
-    const ratio = service.perSec / baseline.perSec;
-    process.stdout.write(`ratio ${fmt(ratio, 3)} (target >= 0.5); p99 ack ${fmt(service.p99, 1)} ms (target <= 50); ${FRAMES} frames, ${INFLIGHT} in flight; events stored ${stored}\n`);
-  } finally {
-    await app.close();
-    await gw.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+  onCleanup("close the app", () => app.close());
+  // Registered last so it runs first: an interrupted run stops sending frames before the app drains.
+  onCleanup("close the gateway", () => gw.close());
+  await app.prepare();
+  for (let i = 0; i < 64; i++) {
+    await app.db.models.User.create({ platform: "dingtalk", platformUserId: `member${i}`, name: `成员${i}`, mobile: null, roles: ["sales"], managerId: null, department: null });
   }
+  app.dingtalkStream!.start();
+  await gw.waitConnected();
+  await gw.run(Math.min(500, FRAMES), INFLIGHT, "warm-svc");
+  await app.inbound.drain();
+  const service = await gw.run(FRAMES, INFLIGHT, "svc");
+  await app.inbound.drain();
+  const stored = await app.db.models.InboundEvent.count({ where: { platform: "dingtalk" } });
+
+  process.stdout.write(
+    `${table(
+      ["client", "frames/s", "ack p50 ms", "ack p99 ms"],
+      [
+        ["bare SDK, acks without work", fmt(baseline.perSec, 0), fmt(baseline.p50, 2), fmt(baseline.p99, 2)],
+        ["ChatOrder (persist, then ack)", fmt(service.perSec, 0), fmt(service.p50, 2), fmt(service.p99, 2)],
+      ],
+    )}\n`,
+  );
+  const ratio = service.perSec / baseline.perSec;
+  process.stdout.write(`ratio ${fmt(ratio, 3)} (target >= 0.5); p99 ack ${fmt(service.p99, 1)} ms (target <= 50); ${FRAMES} frames, ${INFLIGHT} in flight; events stored ${stored}\n`);
+  emitResult("dingtalk", [
+    { what: "Stream frames/s: real client + pipeline vs bare SDK client", measured: service.perSec, unit: "frames/s", baseline: baseline.perSec, ratio, target: "ratio ≥ 0.5", met: ratio >= 0.5 },
+    { what: "frame ack p99 (bare SDK p99 as baseline)", measured: service.p99, unit: "ms", baseline: baseline.p99, ratio: baseline.p99 / service.p99, target: "≤ 50 ms", met: service.p99 <= 50 },
+  ]);
+  return 0;
 }
 
-main().catch((err) => {
-  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exit(1);
-});
+runWithCleanup(bench).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(2);
+  },
+);

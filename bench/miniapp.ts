@@ -9,6 +9,7 @@
  *
  *   BENCH_ORDERS=300 BENCH_REQUESTS=200 npm run bench:miniapp
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,7 +23,7 @@ import { SYSTEM_ACTOR, type Actor } from "../src/domain/roles";
 import { loadAssets } from "../src/http/assets";
 import { createRender } from "../src/miniapp/render";
 import { projectPath } from "../src/paths";
-import { fmt, log, percentile, positive, table } from "./support";
+import { deleteRedisKeys, emitResult, fmt, log, percentile, positive, runWithCleanup, table } from "./support";
 
 const ORDERS = Math.trunc(positive("BENCH_ORDERS", 300));
 const REQUESTS = Math.trunc(positive("BENCH_REQUESTS", 200));
@@ -46,9 +47,23 @@ async function timeGets(url: string, cookie: string): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-async function main() {
+async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => void): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-miniapp-"));
-  const app = createApp(loadConfig({ NODE_ENV: "development", LOG_LEVEL: "warn", SEED_DEMO_DATA: "true", OUTBOX_ENABLED: "false", DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}` }));
+  onCleanup("remove the temporary directory", async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const cachePrefix = `co_bench_m_${crypto.randomBytes(3).toString("hex")}:`;
+  if (redisUrl) onCleanup(`delete redis keys ${cachePrefix}*`, () => deleteRedisKeys(redisUrl, cachePrefix));
+  const app = createApp(
+    loadConfig({
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+      SEED_DEMO_DATA: "true",
+      OUTBOX_ENABLED: "false",
+      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`,
+      ...(redisUrl ? { REDIS_URL: redisUrl, CACHE_KEY_PREFIX: cachePrefix } : {}),
+    }),
+  );
+  onCleanup("close the app", () => app.close());
   await app.prepare();
   const m = app.db.models;
   const users = Object.fromEntries((await m.User.findAll({ where: { platform: "simulator" } })).map((u) => [u.platformUserId, u]));
@@ -69,6 +84,7 @@ async function main() {
     if (view.status === "approved") pickId = view.id;
   }
   const appServer = await serve(app.http.callback());
+  onCleanup("stop the app's HTTP server", () => appServer.close());
   const cookieOf = async (uid: string) => {
     const res = await fetch(`${appServer.base}/dev/login?u=${uid}&next=/m`, { redirect: "manual" });
     return (res.headers.get("set-cookie") ?? "").split(";")[0];
@@ -106,6 +122,7 @@ async function main() {
     render(ctx, "m/order-detail.njk", { title: view.orderNo, order: view, actions: { edit: false, submit: false, cancel: true, decideStepId: null, fulfil: false }, timeline: [] });
   });
   const bareServer = await serve(bare.callback());
+  onCleanup("stop the baseline server", () => bareServer.close());
   const base = await timeGets(`${bareServer.base}/`, "");
   rows.push(["baseline: bare Koa, detail template, static data", fmt(percentile(base, 50), 2), fmt(percentile(base, 95), 2), ""]);
   const detail = results.get("order detail")!;
@@ -113,13 +130,19 @@ async function main() {
   console.log(`\norder detail p95 / baseline p95 = ${fmt(percentile(detail, 95) / percentile(base, 95), 2)}x  (${ORDERS} orders, ${REQUESTS} requests per page)`);
   const worst = Math.max(...[...results.values()].map((t) => percentile(t, 95)));
   console.log(`worst page p95 ${fmt(worst, 2)} ms: ${worst < TARGET_MS ? "within" : "OVER"} the ${TARGET_MS} ms target`);
-  await bareServer.close();
-  await appServer.close();
-  await app.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  const detailP95 = percentile(detail, 95);
+  const baseP95 = percentile(base, 95);
+  emitResult("miniapp", [
+    { what: "order detail page p95 vs bare Koa render of the same template", measured: detailP95, unit: "ms", baseline: baseP95, ratio: baseP95 / detailP95, target: `< ${TARGET_MS} ms`, met: detailP95 < TARGET_MS },
+    { what: `worst of ${pages.length} mini-app pages, p95`, measured: worst, unit: "ms", baseline: baseP95, ratio: baseP95 / worst, target: `< ${TARGET_MS} ms`, met: worst < TARGET_MS },
+  ]);
+  return 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runWithCleanup(bench).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(2);
+  },
+);

@@ -19,7 +19,7 @@ import { loadConfig } from "../src/config";
 import { dashboardFigures, type Bucket } from "../src/services/reports/dashboard";
 import { minusDays, shanghaiDay } from "../src/services/reports/days";
 import { refreshRollups } from "../src/services/reports/refresh-rollups";
-import { fmt, log, percentile, positive, runWithCleanup, table } from "./support";
+import { emitResult, fmt, log, percentile, positive, runWithCleanup, table } from "./support";
 
 const ORDERS = Math.trunc(positive("BENCH_ORDERS", 1_000_000));
 const DAYS = Math.trunc(positive("BENCH_DAYS", 730));
@@ -160,6 +160,16 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
     `rollups_p95_ms=${fmt(p95(timings.rollups))} orders_p95_ms=${fmt(p95(timings.orders))} equal=${equal}`,
   ];
   process.stdout.write(`${out.join("\n")}\n`);
+  const rollupP95 = p95(timings.rollups);
+  const directP95 = p95(timings.orders);
+  emitResult(
+    "reports",
+    [
+      { what: `dashboard p95 from rollups vs straight from ${ORDERS.toLocaleString("en")} orders`, measured: rollupP95, unit: "ms", baseline: directP95, ratio: directP95 / rollupP95, target: `≤ ${TARGET_P95_MS} ms`, met: rollupP95 <= TARGET_P95_MS },
+      { what: "dashboard figures equal on both paths (3 shapes)", measured: equal ? 1 : 0, unit: "bool", baseline: null, ratio: null, target: "= 1", met: equal },
+    ],
+    equal,
+  );
   return equal ? 0 : 1;
 }
 

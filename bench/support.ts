@@ -70,9 +70,10 @@ export function findMysqldPid(): number | undefined {
 
 export const fmt = (v: number | null, digits = 1) => (v === null || Number.isNaN(v) ? "-" : v.toFixed(digits));
 
-export function table(headers: string[], rows: string[][]): string {
+/** A plain-text table; the first column, and any listed in `left`, are left-aligned, the rest right-aligned. */
+export function table(headers: string[], rows: string[][], left: number[] = []): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || left.includes(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(headers), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -126,4 +127,31 @@ export async function runWithCleanup(
   } finally {
     await cleanup();
   }
+}
+
+/** One figure of a bench, as the `npm run bench` runner tabulates it. */
+export interface BenchFigure {
+  /** What is measured, and against what baseline. */
+  what: string;
+  measured: number;
+  unit: string;
+  /** The same figure for the baseline measured in the same run; null where the target is absolute. */
+  baseline: number | null;
+  /** measured/baseline, or baseline/measured where lower is better; null without a baseline. */
+  ratio: number | null;
+  /** The target as text, e.g. "ratio ≥ 0.5" or "≤ 50 ms". */
+  target: string;
+  met: boolean;
+}
+
+export const RESULT_PREFIX = "BENCH_RESULT ";
+
+/**
+ * The machine-readable last line of a bench, parsed by bench/all.ts; the human report above it stays as
+ * it was. `ok` is false when the bench found an error (not when a target is missed).
+ */
+export function emitResult(bench: string, figures: BenchFigure[], ok = true): void {
+  const clean = (v: number | null) => (v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(6)));
+  const rows = figures.map((f) => ({ ...f, measured: clean(f.measured), baseline: clean(f.baseline), ratio: clean(f.ratio) }));
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify({ bench, ok, figures: rows })}\n`);
 }

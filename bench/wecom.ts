@@ -31,7 +31,7 @@ import Koa from "koa";
 import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
-import { cpuSeconds, mergeCounts, runWithCleanup, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
+import { cpuSeconds, emitResult, mergeCounts, runWithCleanup, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
 
 // ── settings ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -639,6 +639,16 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   out.push("");
   out.push(`ratio=${fmt(ratio, 2)} within1s=${pct(within)}`);
   process.stdout.write(`${out.join("\n")}\n`);
+  const p99 = percentile(serviceLatency, 99);
+  const baseP99 = percentile(baselineLatency, 99);
+  emitResult(
+    "wecom",
+    [
+      { what: "callbacks/s: /wecom/callback vs bare Koa handler", measured: serviceRate, unit: "callbacks/s", baseline: baselineRate, ratio, target: "ratio ≥ 0.5", met: ratio >= 0.5 },
+      { what: "callback answer p99 (bare Koa p99 as baseline)", measured: p99, unit: "ms", baseline: baseP99, ratio: baseP99 / p99, target: "≤ 50 ms", met: p99 <= 50 },
+    ],
+    errors === 0,
+  );
 
   return errors > 0 ? 1 : 0;
 }
