@@ -17,7 +17,7 @@ import type { ChatChannel } from "./channels/channel";
 import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
-import { createWecomChannel, createWecomContactClient, groupMsgSendResult, wecomCallbackRoutes } from "./channels/wecom";
+import { createWecomChannel, createWecomContactClient, groupMsgSendResult, wecomCallbacks } from "./channels/wecom";
 import { createWecomClient } from "./channels/wecom/client";
 import { wecomOAuthRoutes } from "./channels/wecom/oauth";
 import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
@@ -200,6 +200,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
 
   const renderCard = createSimulatorCardRenderer(projectPath("cards/simulator"));
   const assets = loadAssets(projectPath("dist/assets"));
+  const wecomCallback = wecomConfig ? wecomCallbacks({ config: wecomConfig, inbound, cache, log: log.child({ module: "wecom-callback" }), now: deps.now }) : null;
   const http = createHttpApp({ config, services, db, cache, log }, [
     () => assetRoutes(assets),
     () =>
@@ -216,9 +217,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     ...(simulator
       ? [() => devConsoleRoutes({ simulator, inbound, db, renderCard, publicUrl: config.publicUrl, log, viewsDir: projectPath("miniapp/views"), now: deps.now })]
       : []),
-    ...(wecomConfig
-      ? [() => wecomCallbackRoutes({ config: wecomConfig, inbound, cache, log: log.child({ module: "wecom-callback" }), now: deps.now })]
-      : []),
+    ...(wecomCallback ? [() => wecomCallback.router] : []),
     ...(wecomH5
       ? [
           () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps }),
@@ -231,7 +230,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
           () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log }),
         ]
       : []),
-  ]);
+  ], wecomCallback?.exact); // callbacks also by exact path, ahead of the routers (perf)
 
   return {
     config,
