@@ -24,7 +24,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { createApp, type App } from "../src/app";
 import { DWClient } from "../src/channels/dingtalk/sdk";
 import { loadConfig } from "../src/config";
-import { fmt, log, percentile, positive, table } from "./support";
+import { deleteRedisKeys, fmt, log, percentile, positive, table } from "./support";
 
 const FRAMES = Math.trunc(positive("BENCH_FRAMES", 3000));
 const INFLIGHT = Math.trunc(positive("BENCH_INFLIGHT", 32));
@@ -128,8 +128,9 @@ async function main() {
   gw.reset();
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-dt-"));
+  const cachePrefix = `co_bench_dt_${crypto.randomBytes(3).toString("hex")}:`;
   const app: App = createApp(
-    loadConfig({ ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`, ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL, CACHE_KEY_PREFIX: `co_bench_dt_${crypto.randomBytes(3).toString("hex")}:` } : {}) }),
+    loadConfig({ ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${path.join(dir, "bench.sqlite")}`, ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL, CACHE_KEY_PREFIX: cachePrefix } : {}) }),
   );
   try {
     await app.prepare();
@@ -162,6 +163,8 @@ async function main() {
     process.stdout.write(`the bot finished the run's events ${fmt(botSeconds, 2)} s after the last ack\n`);
   } finally {
     await app.close();
+    // The run's de-dup keys would otherwise stay in Redis for their 24 h TTL.
+    if (process.env.BENCH_REDIS_URL) await deleteRedisKeys(process.env.BENCH_REDIS_URL, cachePrefix);
     await gw.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
