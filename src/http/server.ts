@@ -45,9 +45,12 @@ export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = [], exact
 }
 
 function exactRoutes(routes: ExactRoute[]): Koa.Middleware {
-  const byRoute = new Map(routes.map((r) => [`${r.method} ${r.path}`, r.handler]));
+  const byRoute = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]));
   return function exactRoute(ctx, next) {
-    const handler = byRoute.get(`${ctx.method} ${ctx.path}`);
-    return handler ? handler(ctx, next) : next();
+    const route = byRoute.get(`${ctx.method} ${ctx.path}`);
+    if (!route) return next();
+    // What @koa/router would have recorded, so anything labelling requests by route sees the same.
+    ctx._matchedRoute = route.path;
+    return route.handler(ctx, next);
   };
 }
