@@ -18,6 +18,8 @@
  *   BENCH_SECONDS=10 BENCH_WARMUP_SECONDS=2 BENCH_CONNECTIONS=64 BENCH_TEXT=帮助 npm run bench:wecom
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306  BENCH_REDIS_URL=redis://127.0.0.1:6379
  *   BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the service process
+ *   BENCH_SQLITE=1   the service on a fresh SQLite file and the in-memory cache instead of MariaDB + Redis
+ *                    (db CPU and statements per event are then not measured: SQLite runs inside the service)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
@@ -29,6 +31,7 @@ import { performance } from "node:perf_hooks";
 import { encrypt, getSignature } from "@wecom/crypto";
 import Koa from "koa";
 import mysql, { type Pool, type RowDataPacket } from "mysql2/promise";
+import sqlite3 from "sqlite3";
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
 import { cpuSeconds, emitResult, mergeCounts, runWithCleanup, deleteRedisKeys, findMysqldPid, fmt, freePort, log, median, message, percentile, positive, sleep, table } from "./support";
@@ -52,7 +55,9 @@ const BACKLOG_DEADLINE_MS = 180_000;
 
 const RUN_ID = crypto.randomBytes(4).toString("hex");
 const DB_NAME = `co_bench_wecom_${RUN_ID}`;
-const DATABASE_URL = `${MYSQL_URL}/${DB_NAME}`;
+const SQLITE = process.env.BENCH_SQLITE === "1";
+const SQLITE_DIR = SQLITE ? fs.mkdtempSync(path.join(os.tmpdir(), "chatorder-bench-wecom-")) : "";
+const DATABASE_URL = SQLITE ? `sqlite:${path.join(SQLITE_DIR, "bench.sqlite")}` : `${MYSQL_URL}/${DB_NAME}`;
 const CACHE_PREFIX = `co_bench_wecom_${RUN_ID}:`;
 const CALLBACK_PATH = "/wecom/callback";
 const SERVICE_MAIN = path.resolve(__dirname, "../src/main.js");
@@ -397,24 +402,58 @@ async function runPhase(
 
 // ── the service's database ──────────────────────────────────────────────────────────────────────────
 
-async function inboundCounts(admin: Pool): Promise<Map<string, number>> {
-  const [rows] = await admin.query<RowDataPacket[]>(`SELECT status, COUNT(*) AS n FROM \`${DB_NAME}\`.inbound_events GROUP BY status`);
-  return new Map(rows.map((r) => [String(r.status), Number(r.n)]));
+/** What the bench reads from the service's database, beside the service (MariaDB, or the SQLite file). */
+interface Store {
+  /** inbound_events rows by status. */
+  counts(): Promise<Map<string, number>>;
+  /** Statements the server has run so far (server-wide: other clients add to it); NaN on SQLite. */
+  questions(): Promise<number>;
+  outboxRows(): Promise<number>;
 }
 
-/** Statements the server has run so far (server-wide: other clients of the server add to it). */
-async function questions(admin: Pool): Promise<number> {
-  const [[row]] = await admin.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Questions'");
-  return Number(row.Value);
+function mysqlStore(admin: Pool): Store {
+  return {
+    async counts() {
+      const [rows] = await admin.query<RowDataPacket[]>(`SELECT status, COUNT(*) AS n FROM \`${DB_NAME}\`.inbound_events GROUP BY status`);
+      return new Map(rows.map((r) => [String(r.status), Number(r.n)]));
+    },
+    async questions() {
+      const [[row]] = await admin.query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Questions'");
+      return Number(row.Value);
+    },
+    async outboxRows() {
+      const [[row]] = await admin.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${DB_NAME}\`.outbox`);
+      return Number(row.n);
+    },
+  };
+}
+
+/** A read-only connection to the service's SQLite file; it waits out the service's write locks. */
+function sqliteStore(file: string): Store & { close(): Promise<void> } {
+  const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
+  db.configure("busyTimeout", 30_000);
+  const all = (sql: string) => new Promise<Array<Record<string, unknown>>>((resolve, reject) => db.all(sql, (err, rows) => (err ? reject(err) : resolve(rows as Array<Record<string, unknown>>))));
+  return {
+    async counts() {
+      const rows = await all("SELECT status, COUNT(*) AS n FROM inbound_events GROUP BY status");
+      return new Map(rows.map((r) => [String(r.status), Number(r.n)]));
+    },
+    questions: async () => NaN,
+    async outboxRows() {
+      const [row] = await all("SELECT COUNT(*) AS n FROM outbox");
+      return Number(row.n);
+    },
+    close: () => new Promise<void>((resolve) => db.close(() => resolve())),
+  };
 }
 
 const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
 
 /** Waits until the bot has handled every persisted event (none left "received"); returns the seconds it took. */
-async function waitForBacklog(admin: Pool): Promise<number> {
+async function waitForBacklog(admin: Store): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < BACKLOG_DEADLINE_MS) {
-    if (((await inboundCounts(admin)).get("received") ?? 0) === 0) return (performance.now() - t0) / 1000;
+    if (((await admin.counts()).get("received") ?? 0) === 0) return (performance.now() - t0) / 1000;
     await sleep(100);
   }
   log(`warning: events still unhandled after ${BACKLOG_DEADLINE_MS / 1000} s`);
@@ -431,13 +470,23 @@ const pct = (share: number) => (Number.isNaN(share) ? "-" : share === 1 ? "100%"
 async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => void): Promise<number> {
   if (!fs.existsSync(SERVICE_MAIN)) throw new Error(`${SERVICE_MAIN} is missing; run npm run build first`);
 
-  const admin = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2, timezone: "Z", supportBigNumbers: true });
-  onCleanup("close admin pool", () => admin.end());
-  const [[version]] = await admin.query<RowDataPacket[]>("SELECT VERSION() AS v");
-  await admin.query(`CREATE DATABASE \`${DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  onCleanup(`drop database ${DB_NAME}`, () => admin.query(`DROP DATABASE IF EXISTS \`${DB_NAME}\``));
-  onCleanup(`delete redis keys ${CACHE_PREFIX}*`, () => deleteRedisKeys(REDIS_URL, CACHE_PREFIX));
-  log(`database ${DB_NAME} on MariaDB ${String(version.v)}`);
+  let dbLabel: string;
+  let admin: Store;
+  if (SQLITE) {
+    onCleanup(`remove ${SQLITE_DIR}`, async () => fs.rmSync(SQLITE_DIR, { recursive: true, force: true }));
+    dbLabel = "SQLite + in-memory cache";
+    log(`database ${DATABASE_URL}`);
+  } else {
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2, timezone: "Z", supportBigNumbers: true });
+    onCleanup("close admin pool", () => pool.end());
+    const [[version]] = await pool.query<RowDataPacket[]>("SELECT VERSION() AS v");
+    await pool.query(`CREATE DATABASE \`${DB_NAME}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    onCleanup(`drop database ${DB_NAME}`, () => pool.query(`DROP DATABASE IF EXISTS \`${DB_NAME}\``));
+    onCleanup(`delete redis keys ${CACHE_PREFIX}*`, () => deleteRedisKeys(REDIS_URL, CACHE_PREFIX));
+    dbLabel = `MariaDB ${String(version.v)} + Redis`;
+    log(`database ${DB_NAME} on MariaDB ${String(version.v)}`);
+    admin = mysqlStore(pool);
+  }
 
   // Schema, and the members who write: known users, so no directory lookup (user/get) is ever needed.
   // Production refuses to start without a session secret; any 32+ characters do for a bench.
@@ -461,6 +510,11 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   } finally {
     await setup.close();
   }
+  if (SQLITE) {
+    const store = sqliteStore(DATABASE_URL.slice("sqlite:".length));
+    onCleanup("close the SQLite reader", () => store.close());
+    admin = store;
+  }
 
   const wecom = generateApp();
   const [servicePort, baselinePort, deadPort] = await Promise.all([freePort(), freePort(), freePort()]);
@@ -468,7 +522,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
     ...process.env,
     NODE_ENV: "production",
     DATABASE_URL,
-    REDIS_URL,
+    REDIS_URL: SQLITE ? undefined : REDIS_URL,
     CACHE_KEY_PREFIX: CACHE_PREFIX,
     HOST: "127.0.0.1",
     PORT: String(servicePort),
@@ -502,7 +556,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   log(`service pid ${service.pid} on :${servicePort}, baseline pid ${baseline.pid} on :${baselinePort}, ${os.cpus().length} CPUs`);
 
   const factory = new CallbackFactory(wecom, CONNECTIONS);
-  const mysqld = findMysqldPid();
+  const mysqld = SQLITE ? undefined : findMysqldPid();
   const servicePids = { server: () => service.pid, mysqld };
   const baselinePids = { server: () => baseline.pid, mysqld };
   const queue = (list: Callback[]) => {
@@ -512,7 +566,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
 
   // Calibration: warms the service and tells how many callbacks a service phase will need.
   const calibration = await runPhase("calibration", "calibration", servicePort, queue(factory.make(CALIBRATION_POOL)), servicePids, 0, CALIBRATE_MS);
-  await waitForBacklog(admin);
+  await waitForBacklog(admin!);
   const perPhase = Math.ceil(Math.max(calibration.perSec, 1_000) * ((WARMUP_MS + MEASURE_MS) / 1000) * 3) + 1_000;
 
   // The baseline needs no distinct messages: it cycles over the calibration callbacks (same bytes on the wire).
@@ -525,25 +579,25 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   for (let round = 1; round <= ROUNDS; round++) {
     phases.push(await runPhase(`baseline #${round}`, "baseline", baselinePort, cycling, baselinePids));
     const prepared = factory.make(perPhase);
-    const [q0, t0] = [await questions(admin), performance.now()];
+    const [q0, t0] = [await admin!.questions(), performance.now()];
     const result = await runPhase(`service #${round}`, "service", servicePort, queue(prepared), servicePids);
-    result.backlogSeconds = await waitForBacklog(admin);
+    result.backlogSeconds = await waitForBacklog(admin!);
     result.handledPerSec = result.accepted / ((performance.now() - t0) / 1000);
-    result.statementsPerEvent = result.accepted ? ((await questions(admin)) - q0) / result.accepted : NaN;
+    result.statementsPerEvent = result.accepted ? ((await admin!.questions()) - q0) / result.accepted : NaN;
     phases.push(result);
   }
 
   // WeCom re-sends what it thinks was not answered (wecom.md 2.3): a repeat is acknowledged and stored once.
-  const stored = total(await inboundCounts(admin));
+  const stored = total(await admin!.counts());
   const repeats = factory.all.slice(CALIBRATION_POOL, CALIBRATION_POOL + DUPLICATES);
   const repeatClient = new Client(servicePort);
   const repeatAnswers = await Promise.all(repeats.map((cb) => repeatClient.post(cb).then(problemWith, message)));
   repeatClient.close();
   const repeatProblems = repeatAnswers.filter((p): p is string => p !== null);
-  await waitForBacklog(admin);
-  const counts = await inboundCounts(admin);
+  await waitForBacklog(admin!);
+  const counts = await admin!.counts();
   const storedAfterRepeats = total(counts);
-  const [[outbox]] = await admin.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${DB_NAME}\`.outbox`);
+  const outbox = { n: await admin!.outboxRows() };
 
   // Every callback answered 200 is one stored event; one that got no answer may or may not be.
   const servicePhases = phases.filter((p) => p.kind === "service");
@@ -573,7 +627,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   const out: string[] = [];
   out.push("");
   out.push(
-    `ChatOrder WeCom callback bench — MariaDB ${String(version.v)}, ${CONNECTIONS} keep-alive connections, ` +
+    `ChatOrder WeCom callback bench — ${dbLabel}, ${CONNECTIONS} keep-alive connections, ` +
       `text ${JSON.stringify(TEXT)} from ${CONNECTIONS} members, ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s measured per phase`,
   );
   out.push("");

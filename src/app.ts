@@ -19,7 +19,7 @@ import type { ChatChannel } from "./channels/channel";
 import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
-import { createWecomChannel, createWecomContactClient, groupMsgSendResult, wecomCallbackRoutes } from "./channels/wecom";
+import { createWecomChannel, createWecomContactClient, groupMsgSendResult, wecomCallbacks } from "./channels/wecom";
 import { createWecomClient } from "./channels/wecom/client";
 import { wecomOAuthRoutes } from "./channels/wecom/oauth";
 import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
@@ -249,6 +249,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       },
     });
   }
+  const wecomCallback = wecomConfig ? wecomCallbacks({ config: wecomConfig, inbound, cache, log: log.child({ module: "wecom-callback" }), now: deps.now }) : null;
   const http = createHttpApp({ config, services, db, cache, log, limiter, readiness, metrics, trace }, [
     () => metricsRoutes({ metrics, token: config.metricsToken }),
     () => assetRoutes(assets),
@@ -268,9 +269,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     ...(simulator
       ? [() => devConsoleRoutes({ simulator, inbound, db, renderCard, publicUrl: config.publicUrl, log, viewsDir: projectPath("miniapp/views"), now: deps.now })]
       : []),
-    ...(wecomConfig
-      ? [() => wecomCallbackRoutes({ config: wecomConfig, inbound, cache, log: log.child({ module: "wecom-callback" }), now: deps.now })]
-      : []),
+    ...(wecomCallback ? [() => wecomCallback.router] : []),
     ...(wecomH5
       ? [
           () => wecomOAuthRoutes({ ...wecomH5, publicUrl: config.publicUrl, sessions, serviceDeps: deps, assets }),
@@ -283,7 +282,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
           () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log, assets }),
         ]
       : []),
-  ]);
+  ], wecomCallback?.exact); // WeCom callbacks also by exact path, ahead of the routers
 
   return {
     config,

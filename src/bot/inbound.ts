@@ -16,6 +16,14 @@ const CONCURRENCY = 8;
  * burst delays replies by about this much rather than starving the bot.
  */
 const MAX_DEFER_MS = 5_000;
+/**
+ * "Arriving" also covers this short gap after the last callback was answered: a platform that waits
+ * for acknowledgements before sending more (DingTalk's Stream window, a connection's next request)
+ * leaves no callback in flight for a moment between rounds, and starting the bot's lanes in that
+ * moment put its queries between every round of acknowledgements (bench:dingtalk). A quiet trickle
+ * costs the bot at most this much extra delay.
+ */
+const ARRIVAL_GAP_MS = 10;
 const BUSY_CONCURRENCY = 1;
 /** recover() reads stale events in pages of this many, up to RECOVER_PAGES pages a call (the rest: next call). */
 const RECOVER_PAGE = 500;
@@ -64,7 +72,9 @@ export function createInboundPipeline(
   const busyConcurrency = opts.busyConcurrency ?? BUSY_CONCURRENCY;
   const maxDeferMs = opts.maxDeferMs ?? MAX_DEFER_MS;
   let receiving = 0;
+  let lastReceived = 0;
   let recheck: NodeJS.Timeout | null = null;
+  let gapCheck: NodeJS.Timeout | null = null;
   // Ids queued or running here: recover() must not hand the bot an event it already has.
   const known = new Set<number>();
   const marks = createMarks(deps, (ids) => ids.forEach((id) => known.delete(id)));
@@ -72,11 +82,19 @@ export function createInboundPipeline(
   // One lane per sender keeps a person's messages in the order they typed them.
   const worker: LaneWorker<Job> = createLaneWorker<Job>({
     concurrency: (): number => {
-      if (receiving === 0) return concurrency;
+      const quietFor = Date.now() - lastReceived;
+      if (receiving === 0 && quietFor >= ARRIVAL_GAP_MS) return concurrency;
       const oldest = worker.oldestWaiting();
       if (oldest === null) return 0;
       const waited = Date.now() - oldest;
       if (waited >= maxDeferMs) return busyConcurrency;
+      if (receiving === 0) {
+        // Look again once the gap has passed, in case nothing else arrives to trigger a pump.
+        gapCheck ??= setTimeout(() => {
+          gapCheck = null;
+          worker.pump();
+        }, ARRIVAL_GAP_MS - quietFor).unref();
+      }
       // Look again when it will have waited long enough, in case no callback completes before then.
       recheck ??= setTimeout(() => {
         recheck = null;
@@ -133,6 +151,7 @@ export function createInboundPipeline(
         return { duplicate: false };
       } finally {
         receiving -= 1;
+        lastReceived = Date.now();
         // Also while busy: a lane may have waited past maxDeferMs by now.
         worker.pump();
       }

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { DWClient, type DWClientDownStream } from "./sdk";
 import type { Logger } from "pino";
 import WebSocketImpl from "ws";
@@ -34,9 +35,6 @@ export interface DingtalkStream {
   close(): Promise<void>;
   state(): StreamState;
 }
-
-/** Seen frames: a re-delivered frame is acknowledged again without any work. */
-const FRAME_TTL_MS = 10 * 60 * 1000;
 
 /**
  * The Stream connection (dingtalk.md 1), through the official SDK. The SDK's own reconnect retries
@@ -140,11 +138,12 @@ export function createDingtalkStream(config: DingtalkConfig, deps: DingtalkStrea
     const messageId = frame.headers?.messageId;
     if (!messageId) return;
     try {
-      if (await deps.cache.get(`dingtalk:frame:${messageId}`)) return ack(messageId);
+      // No per-frame "seen" mark in the cache: a re-delivered frame maps to the same event key, and
+      // inbound.receive() de-duplicates that (cache SET NX, then the inbound_events unique key), so a
+      // repeat is acknowledged again without effect. The mark cost two cache round trips per frame.
       const event = await toEvent(frame);
       if (event && deps.firstContact) await deps.firstContact(event.from);
       if (event) await deps.inbound.receive(event);
-      await deps.cache.set(`dingtalk:frame:${messageId}`, "1", FRAME_TTL_MS);
       ack(messageId);
     } catch (err) {
       // Not acknowledged: DingTalk delivers it again for about 60 s (dingtalk.md 1).
@@ -152,8 +151,24 @@ export function createDingtalkStream(config: DingtalkConfig, deps: DingtalkStrea
     }
   }
 
+  // The acks of one round (every frame one group commit settled) leave in one socket write instead of
+  // a write each: the socket is corked at the first ack and uncorked once this turn of the event loop
+  // is over. ws has no public cork; its socket is the `_socket` field, read the way the SDK's fields are.
+  let corked: Socket | null = null;
+  function cork() {
+    const raw = Reflect.get(socket() ?? {}, "_socket") as Socket | undefined;
+    if (!raw || raw === corked || typeof raw.cork !== "function") return;
+    raw.cork();
+    corked = raw;
+    setImmediate(() => {
+      if (corked === raw) corked = null;
+      raw.uncork();
+    });
+  }
+
   function ack(messageId: string) {
     try {
+      cork();
       client.socketCallBackResponse(messageId, {});
     } catch (err) {
       log.warn({ err, platform: "dingtalk", messageId }, "stream ack not sent");

@@ -16,7 +16,7 @@ import { scopedCache } from "./scoped-cache";
 import { LIMITS } from "./limits";
 import { WECOM_MEMBER_PACE, wecomMemberBucket } from "./pacing";
 
-export { wecomCallbackRoutes, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
+export { wecomCallbackRoutes, wecomCallbacks, WECOM_CALLBACK_PATH, type WecomCallbackDeps } from "./routes";
 export { oauthState, safeNext } from "./links";
 export { groupMsgSendResult, type GroupMsgSend, type GroupMsgStatus } from "./group-msg-result";
 export { msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText, MSG_TEMPLATE_CAPS } from "./external-contacts";

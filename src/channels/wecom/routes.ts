@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import Router from "@koa/router";
-import type { Context } from "koa";
+import type { Context, Middleware } from "koa";
 import type { Logger } from "pino";
 import type { InboundPipeline } from "../../bot/inbound";
 import type { Cache } from "../../cache/cache";
@@ -41,6 +41,15 @@ const REFUSED: Record<CallbackRefusal, { code: ErrorCode; message: string }> = {
  * 5 s, wecom.md 2.3); the bot handles the event after the answer. Refusals are logged once, here.
  */
 export function wecomCallbackRoutes(deps: WecomCallbackDeps): Router {
+  return wecomCallbacks(deps).router;
+}
+
+/**
+ * The same handlers twice: as a router (every method and path variant, Allow on a 405) and as exact
+ * GET/POST routes that the HTTP app dispatches ahead of its routers (src/http/server.ts). Built once,
+ * so both share one card-code store.
+ */
+export function wecomCallbacks(deps: WecomCallbackDeps): { router: Router; exact: Array<{ method: string; path: string; handler: Middleware }> } {
   const { config, inbound, log, now } = deps;
   const codes = createCardCodes(config, deps.cache);
   const limit = deps.bodyLimitBytes ?? BODY_LIMIT_BYTES;
@@ -53,7 +62,7 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps): Router {
     throw new DomainError(code, message);
   }
 
-  router.get(WECOM_CALLBACK_PATH, async function verifyWecomUrl(ctx) {
+  async function verifyWecomUrl(ctx: Context) {
     let echo: string;
     try {
       echo = verifyUrl(config, ctx.query, now());
@@ -63,9 +72,9 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps): Router {
     // Exactly the decrypted text: no quotes, BOM or newline (wecom.md 1.2, gotcha 1).
     ctx.type = "text/plain";
     ctx.body = echo;
-  });
+  }
 
-  router.post(WECOM_CALLBACK_PATH, async function receiveWecomCallback(ctx) {
+  async function receiveWecomCallback(ctx: Context) {
     let opened: ReturnType<typeof openCallback>;
     try {
       opened = openCallback(config, ctx.query, await readBody(ctx.req, limit), now());
@@ -78,8 +87,17 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps): Router {
     else log.debug({ platform: "wecom", ignored: opened.ignored }, "wecom callback ignored");
     ctx.type = "text/plain";
     ctx.body = ACK;
-  });
-  return router;
+  }
+
+  router.get(WECOM_CALLBACK_PATH, verifyWecomUrl);
+  router.post(WECOM_CALLBACK_PATH, receiveWecomCallback);
+  return {
+    router,
+    exact: [
+      { method: "GET", path: WECOM_CALLBACK_PATH, handler: verifyWecomUrl },
+      { method: "POST", path: WECOM_CALLBACK_PATH, handler: receiveWecomCallback },
+    ],
+  };
 }
 
 /**
