@@ -82,6 +82,21 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
    * Sends once: an interrupted row is looked up first; a platform that cannot tell is never re-sent to.
    * Then paced (gate, recipient, platform), after that check, so a deferral never hides an interrupted row.
    */
+  /**
+   * The platform-wide token. One due within INLINE_TOKEN_WAIT_MS is waited for here: at the rate limit
+   * nearly every row waits a few tens of ms, and deferring it would cost an update, a re-claim and a
+   * second load and render per message (what kept a saturated dispatcher's CPU high). Longer waits
+   * still defer the row, so a stopping dispatcher or another lane is never held up for long.
+   */
+  async function platformToken(platform: string): Promise<number> {
+    const rate = deps.ratePerSec(platform);
+    for (let tries = 0; ; tries += 1) {
+      const wait = await deps.cache.takeToken(`platform:${platform}`, rate, Math.max(1, rate));
+      if (wait === 0 || wait > INLINE_TOKEN_WAIT_MS || tries >= 3) return wait;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
   async function sendOnce(ctx: DeliveryContext, channel: ChatChannel, send: () => Promise<SentRef>, pacing: Pacing = {}): Promise<SentRef> {
     if (ctx.interrupted) {
       const found = channel.lookupSent ? await channel.lookupSent(ctx.row.dedupeKey) : undefined;
@@ -96,7 +111,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     if (perRecipient && pacing.recipient) {
       waitFor(await deps.cache.takeToken(perRecipient.bucket(pacing.recipient), perRecipient.ratePerSec, perRecipient.burst));
     }
-    waitFor(await deps.cache.takeToken(`platform:${channel.platform}`, deps.ratePerSec(channel.platform), Math.max(1, deps.ratePerSec(channel.platform))));
+    waitFor(await platformToken(channel.platform));
     await ctx.markSending();
     return send();
   }
@@ -143,8 +158,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         const user = ref.userId ? await m.User.findByPk(ref.userId) : null;
         if (!build || !channel || !user) continue;
         const card = await build(ref.kind === "preview" ? preview : view, localeOf(user.locale), ref.stepId, deps);
-        const wait = await deps.cache.takeToken(`platform:${channel.platform}`, deps.ratePerSec(channel.platform), Math.max(1, deps.ratePerSec(channel.platform)));
-        if (wait > 0) throw new Deferred(wait);
+        waitFor(await platformToken(channel.platform));
         await ctx.markSending();
         const to = { platform: channel.platform, platformUserId: user.platformUserId, userId: user.id };
         try {
@@ -359,6 +373,8 @@ type NoticePayload = { userId: number; text?: string; message?: string; orderId?
 function joinDigest(parts: string[], locale: Locale): string {
   return parts.length === 1 ? parts[0] : [t(locale, "notice.digest", { n: parts.length }), ...parts].join("\n\n");
 }
+
+const INLINE_TOKEN_WAIT_MS = 250;
 
 function waitFor(ms: number) {
   if (ms > 0) throw new Deferred(ms);
