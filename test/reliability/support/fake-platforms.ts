@@ -3,25 +3,10 @@ import type { AddressInfo } from "node:net";
 
 export type WecomFault = "http500" | "http502" | "busy" | "expired" | "gettoken500";
 
-/**
- * WeCom's API as a loopback server (wecom.md 3.1, 4), for fault runs: while `faulty`, each call is
- * answered with the next failure of `faults` in turn — HTTP 5xx, errcode -1 (busy), or the token
- * expiring under the caller (it is rotated and the call answered 42001) — and the token fetch itself
- * fails now and then. With `tokensExpiring`, every token is refused (42001) as soon as it is used. Healthy, it accepts message/send with the current token only. Every request is
- * counted; every accepted text is recorded with the message numbers ("#12") it carries.
- */
-export class FakeWecomServer {
-  faulty = false;
-  /** Every call answered 42001, even with a token just issued: tokens keep expiring for a while. */
-  tokensExpiring = false;
+/** A platform API on a loopback port: the bodies it accepted, and how many carried each message number ("#12"). */
+abstract class FakePlatformServer {
   readonly delivered: string[] = [];
-  readonly requests = { gettoken: 0, send: 0, failed: 0, expired: 0 };
-  private token = "TOKEN-1";
-  private tokens = 1;
-  private turn = 0;
   private server!: http.Server;
-
-  constructor(private readonly faults: WecomFault[] = ["http500", "busy", "expired", "http502", "gettoken500"]) {}
 
   get base(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -47,7 +32,31 @@ export class FakeWecomServer {
     return this.delivered.reduce((sum, text) => sum + [...text.matchAll(/#(\d+)\b/g)].filter((m) => Number(m[1]) === n).length, 0);
   }
 
-  private answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
+  protected abstract answer(req: http.IncomingMessage, body: string, res: http.ServerResponse): void;
+}
+
+
+/**
+ * WeCom's API as a loopback server (wecom.md 3.1, 4), for fault runs: while `faulty`, each call is
+ * answered with the next failure of `faults` in turn — HTTP 5xx, errcode -1 (busy), or the token
+ * expiring under the caller (it is rotated and the call answered 42001) — and the token fetch itself
+ * fails now and then. With `tokensExpiring`, every token is refused (42001) as soon as it is used. Healthy, it accepts message/send with the current token only. Every request is
+ * counted; every accepted text is recorded with the message numbers ("#12") it carries.
+ */
+export class FakeWecomServer extends FakePlatformServer {
+  faulty = false;
+  /** Every call answered 42001, even with a token just issued: tokens keep expiring for a while. */
+  tokensExpiring = false;
+  readonly requests = { gettoken: 0, send: 0, failed: 0, expired: 0 };
+  private token = "TOKEN-1";
+  private tokens = 1;
+  private turn = 0;
+
+  constructor(private readonly faults: WecomFault[] = ["http500", "busy", "expired", "http502", "gettoken500"]) {
+    super();
+  }
+
+  protected answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
     const url = new URL(req.url ?? "/", "http://x");
     const json = (status: number, value: unknown) => {
       res.writeHead(status, { "Content-Type": "application/json" });
@@ -89,40 +98,15 @@ export class FakeWecomServer {
  * the same fault modes — HTTP 500/503, 429 throttling, a token refused (401) mid-run, the token fetch
  * failing — and a spell in which every token is refused as soon as it is used.
  */
-export class FakeDingtalkServer {
+export class FakeDingtalkServer extends FakePlatformServer {
   faulty = false;
   tokensExpiring = false;
-  readonly delivered: string[] = [];
   readonly requests = { token: 0, send: 0, failed: 0, refusedToken: 0 };
   private token = "DT-1";
   private tokens = 1;
   private turn = 0;
-  private server!: http.Server;
 
-  get base(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => this.answer(req, Buffer.concat(chunks).toString("utf8"), res));
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return this;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  deliveries(n: number): number {
-    return this.delivered.reduce((sum, text) => sum + [...text.matchAll(/#(\d+)\b/g)].filter((m) => Number(m[1]) === n).length, 0);
-  }
-
-  private answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
+  protected answer(req: http.IncomingMessage, body: string, res: http.ServerResponse) {
     const json = (status: number, value: unknown) => {
       res.writeHead(status, { "Content-Type": "application/json" });
       res.end(JSON.stringify(value));
