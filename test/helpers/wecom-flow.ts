@@ -2,7 +2,7 @@ import nock from "nock";
 import request from "supertest";
 import type { WecomConfig } from "../../src/config";
 import type { TestApp } from "./test-app";
-import { cardEventXml, textXml, wecomPost } from "./wecom";
+import { cardEventXml, textXml, wecomEnv, wecomPost } from "./wecom";
 
 /**
  * A WeCom tenant faked at its HTTP boundary (wecom.md 3.1, 4, 5.5, 7.3), for flows that run through
@@ -81,14 +81,7 @@ export class FakeWecom {
 
   /** The env that wires this app into createTestApp. */
   env(): Record<string, string> {
-    return {
-      WECOM_CORP_ID: this.config.corpId,
-      WECOM_AGENT_ID: String(this.config.agentId),
-      WECOM_SECRET: this.config.secret,
-      WECOM_TOKEN: this.config.token,
-      WECOM_AES_KEY: this.config.aesKey,
-      WECOM_API_BASE: this.config.apiBase,
-    };
+    return wecomEnv(this.config);
   }
 
   /** A group-robot webhook URL on the fake's host (wecom.md 7.3). */

@@ -18,6 +18,18 @@ export function testWecomConfig(overrides: Record<string, string> = {}): WecomCo
   return config;
 }
 
+/** The settings that enable `config` in createTestApp, with the API at `apiBase` (a local fake). */
+export function wecomEnv(config: WecomConfig, apiBase = config.apiBase): Record<string, string> {
+  return {
+    WECOM_CORP_ID: config.corpId,
+    WECOM_AGENT_ID: String(config.agentId),
+    WECOM_SECRET: config.secret,
+    WECOM_TOKEN: config.token,
+    WECOM_AES_KEY: config.aesKey,
+    WECOM_API_BASE: apiBase,
+  };
+}
+
 export interface SignedCallback {
   query: Record<string, string>;
   body: string;

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { Op } from "sequelize";
 import { createTestApp, type TestApp } from "../helpers/test-app";
-import { testWecomConfig } from "../helpers/wecom";
+import { testWecomConfig, wecomEnv } from "../helpers/wecom";
 import { enqueue, type OutboxMessage } from "../../src/services/enqueue";
 import { FakeDingtalkServer, FakeWecomServer } from "./support/fake-platforms";
 
@@ -30,12 +30,7 @@ describe("faults: the chat platforms fail for a while", () => {
     const cfg = testWecomConfig();
     t = await createTestApp({
       env: {
-        WECOM_CORP_ID: cfg.corpId,
-        WECOM_AGENT_ID: String(cfg.agentId),
-        WECOM_SECRET: cfg.secret,
-        WECOM_TOKEN: cfg.token,
-        WECOM_AES_KEY: cfg.aesKey,
-        WECOM_API_BASE: wecom.base,
+        ...wecomEnv(cfg, wecom.base),
         DINGTALK_CLIENT_ID: "dingclientid",
         DINGTALK_CLIENT_SECRET: "client-secret",
         DINGTALK_ROBOT_CODE: "dingrobot0123",

@@ -4,7 +4,7 @@ import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
 import { buildCustomer, buildProduct } from "../helpers/factories";
-import { testWecomConfig, textXml, wecomPost } from "../helpers/wecom";
+import { testWecomConfig, textXml, wecomEnv, wecomPost } from "../helpers/wecom";
 import { FakeWecomServer } from "./support/fake-platforms";
 import { listen, type RawResponse } from "./support/http-client";
 import { TcpProxy } from "./support/tcp-proxy";
@@ -41,12 +41,7 @@ d("faults: Redis stops mid-run", () => {
     t = await createTestApp({
       env: {
         REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
-        WECOM_CORP_ID: cfg.corpId,
-        WECOM_AGENT_ID: String(cfg.agentId),
-        WECOM_SECRET: cfg.secret,
-        WECOM_TOKEN: cfg.token,
-        WECOM_AES_KEY: cfg.aesKey,
-        WECOM_API_BASE: wecom.base,
+        ...wecomEnv(cfg, wecom.base),
       },
     });
     customer = (await buildCustomer(t.app)).code;

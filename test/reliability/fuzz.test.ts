@@ -5,7 +5,7 @@ import { encrypt, getSignature } from "@wecom/crypto";
 import { createTestApp, type TestApp } from "../helpers/test-app";
 import { API_ACTOR, buildCustomer, buildProduct, buildTeam, buildUser } from "../helpers/factories";
 import { routeTo } from "../helpers/jobs";
-import { testWecomConfig, textXml, wecomPost } from "../helpers/wecom";
+import { testWecomConfig, textXml, wecomEnv, wecomPost } from "../helpers/wecom";
 import { changedTables, tableFingerprints } from "./support/db-state";
 import { inParallel, listen, type RawRequest, type RawResponse } from "./support/http-client";
 import { deeplyNested, Rng } from "./support/rng";
@@ -54,12 +54,7 @@ describe("fuzz: malformed input at every public endpoint", () => {
     const dtBase = `http://127.0.0.1:${(dingtalk.address() as AddressInfo).port}`;
     t = await createTestApp({
       env: {
-        WECOM_CORP_ID: cfg.corpId,
-        WECOM_AGENT_ID: String(cfg.agentId),
-        WECOM_SECRET: cfg.secret,
-        WECOM_TOKEN: cfg.token,
-        WECOM_AES_KEY: cfg.aesKey,
-        WECOM_API_BASE: "http://127.0.0.1:9",
+        ...wecomEnv(cfg, "http://127.0.0.1:9"),
         DINGTALK_CLIENT_ID: "dingclientid",
         DINGTALK_CLIENT_SECRET: "client-secret",
         DINGTALK_ROBOT_CODE: "dingrobot0123",
