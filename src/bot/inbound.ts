@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { InboundEvent } from "../channels/channel";
+import { createDedupeClaims } from "./dedupe-claims";
 import { createInboundWriter } from "./inbound-writer";
 import { createLaneWorker, type LaneWorker } from "./lane-worker";
 
@@ -68,6 +69,7 @@ export function createInboundPipeline(
 ): InboundPipeline {
   const m = deps.db.models;
   const writer = createInboundWriter(deps.db, { maxBatch: opts.maxBatch });
+  const claims = createDedupeClaims(deps.cache, DEDUPE_TTL_MS);
   const concurrency = opts.concurrency ?? CONCURRENCY;
   const busyConcurrency = opts.busyConcurrency ?? BUSY_CONCURRENCY;
   const maxDeferMs = opts.maxDeferMs ?? MAX_DEFER_MS;
@@ -136,7 +138,7 @@ export function createInboundPipeline(
       const cacheKey = `inbound:${event.platform}:${event.key}`;
       receiving += 1;
       try {
-        const first = await deps.cache.setIfAbsent(cacheKey, "1", DEDUPE_TTL_MS);
+        const first = await claims.claim(cacheKey);
         if (!first) return { duplicate: true };
         let id: number | null;
         try {

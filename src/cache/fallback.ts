@@ -42,6 +42,8 @@ export function withLocalFallback(shared: Cache, log: Logger): Cache {
     get: (key) => through("get", () => shared.get(key), () => local.get(key)),
     set: (key, value, ttlMs) => through("set", () => shared.set(key, value, ttlMs), () => local.set(key, value, ttlMs)),
     setIfAbsent: (key, value, ttlMs) => through("setIfAbsent", () => shared.setIfAbsent(key, value, ttlMs), () => local.setIfAbsent(key, value, ttlMs)),
+    setIfAbsentMany: (keys, value, ttlMs) =>
+      through("setIfAbsentMany", () => shared.setIfAbsentMany(keys, value, ttlMs), () => local.setIfAbsentMany(keys, value, ttlMs)),
     del: (key) => through("del", () => shared.del(key), () => local.del(key)),
     incr: (key, ttlMs) => through("incr", () => shared.incr(key, ttlMs), () => local.incr(key, ttlMs)),
     takeToken: (bucket, rate, burst) => through("takeToken", () => shared.takeToken(bucket, rate, burst), () => local.takeToken(bucket, rate, burst)),

@@ -24,6 +24,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+// Answers 1 for each key this call stored, 0 for one that was there (the batched de-dup of callbacks).
+const SET_IF_ABSENT_MANY = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
+end
+return out
+`;
+
 const INCR_WITH_TTL = `
 local v = redis.call('INCR', KEYS[1])
 if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -56,6 +65,9 @@ export function createRedisCache(url: string, prefix: string): Cache {
     lazyConnect: false,
     enableAutoPipelining: true,
   });
+  // Sent as EVALSHA (the script text only once per connection): one short command per batch of keys.
+  redis.defineCommand("setIfAbsentMany", { lua: SET_IF_ABSENT_MANY });
+  const setIfAbsentMany = (redis as unknown as { setIfAbsentMany(n: number, ...args: Array<string | number>): Promise<number[]> }).setIfAbsentMany.bind(redis);
   redis.on("error", () => undefined); // surfaced through the failing command and /readyz, not as an unhandled event
   let tried = false;
   redis.on("ready", () => (tried = true));
@@ -71,6 +83,8 @@ export function createRedisCache(url: string, prefix: string): Cache {
         else await redis.set(key, value);
       }),
     setIfAbsent: (key, value, ttlMs) => up(async () => (await redis.set(key, value, "PX", ttlMs, "NX")) === "OK"),
+    setIfAbsentMany: (keys, value, ttlMs) =>
+      keys.length === 0 ? Promise.resolve([]) : up(async () => (await setIfAbsentMany(keys.length, ...keys, value, ttlMs)).map((v) => Number(v) === 1)),
     del: (key) =>
       up(async () => {
         await redis.del(key);

@@ -131,6 +131,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
 
   // Children by label string: labels() hashes its arguments on every call, a Map lookup is cheaper.
+  const perPlatform = new Map<string, { received: Counter.Internal; repeated: Counter.Internal }>();
   const timers = new Map<string, Histogram.Internal<"method" | "route" | "status">>();
 
   return {
@@ -158,8 +159,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       };
     },
     callback(platform, duplicate) {
-      callbacks.inc({ platform });
-      if (duplicate) duplicates.inc({ platform });
+      let counters = perPlatform.get(platform);
+      if (!counters) {
+        counters = { received: callbacks.labels(platform), repeated: duplicates.labels(platform) };
+        perPlatform.set(platform, counters);
+      }
+      counters.received.inc();
+      if (duplicate) counters.repeated.inc();
     },
     apiCall({ platform, path, code }) {
       const p = path.replace(ID_IN_PATH, "/:id");

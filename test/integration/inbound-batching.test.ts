@@ -54,7 +54,7 @@ describe("inbound pipeline batching", () => {
     expect(await p.receive(stored)).toEqual({ duplicate: false });
     await p.drain();
     // A cache that forgets (a Redis restart): only the database's unique key can tell.
-    const forgetful: Cache = { ...t.app.cache, setIfAbsent: async () => true };
+    const forgetful: Cache = { ...t.app.cache, setIfAbsent: async () => true, setIfAbsentMany: async (keys) => keys.map(() => true) };
     const q = createInboundPipeline({ db: t.app.db, cache: forgetful, log: t.app.log, now: () => new Date(), handle: async (e) => void handled.push(e.key) });
     const fresh = text("dup");
     const results = await Promise.all([q.receive(fresh), q.receive(fresh), q.receive(stored), q.receive(fresh)]);
@@ -134,16 +134,22 @@ describe("inbound pipeline batching", () => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     // A callback whose de-dup answer is slow: while it is in flight, callbacks are "arriving".
-    const cache: Cache = { ...t.app.cache, setIfAbsent: async (key, value, ttl) => (key.endsWith(":slow") ? hold.then(() => true) : t.app.cache.setIfAbsent(key, value, ttl)) };
+    const cache: Cache = {
+      ...t.app.cache,
+      setIfAbsentMany: async (keys, value, ttl) => {
+        if (keys.some((k) => k.endsWith(":slow"))) await hold;
+        return t.app.cache.setIfAbsentMany(keys, value, ttl);
+      },
+    };
     const p = createInboundPipeline(
       { db: t.app.db, cache, log: t.app.log, now: () => new Date(), handle: async (e) => void handledAt.set(e.key, Date.now()) },
       { maxDeferMs: 300 },
     );
-    const slow = { ...text("hold"), key: `batch:${run}:slow` };
-    const pendingSlow = p.receive(slow);
     const start = Date.now();
     const quick = text("hold");
     expect(await p.receive(quick)).toEqual({ duplicate: false });
+    const slow = { ...text("hold"), key: `batch:${run}:slow` };
+    const pendingSlow = p.receive(slow);
     await new Promise((r) => setTimeout(r, 100));
     expect(handledAt.has(quick.key)).toBe(false); // stored, answered, not yet handed to the bot
     await new Promise((r) => setTimeout(r, 400));

@@ -11,6 +11,7 @@ export function scopedCache(cache: Cache, scope: string): Cache {
     get: (key) => cache.get(k(key)),
     set: (key, value, ttlMs) => cache.set(k(key), value, ttlMs),
     setIfAbsent: (key, value, ttlMs) => cache.setIfAbsent(k(key), value, ttlMs),
+    setIfAbsentMany: (keys, value, ttlMs) => cache.setIfAbsentMany(keys.map(k), value, ttlMs),
     del: (key) => cache.del(k(key)),
     incr: (key, ttlMs) => cache.incr(k(key), ttlMs),
     takeToken: (bucket, ratePerSec, burst) => cache.takeToken(k(bucket), ratePerSec, burst),

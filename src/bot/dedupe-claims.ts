@@ -1,0 +1,65 @@
+import type { Cache } from "../cache/cache";
+
+/**
+ * The de-dup SET NX of inbound events, batched: keys claimed while a batch is out go together in the
+ * next one, so a burst of callbacks costs one cache round trip per batch (one EVALSHA on Redis) instead
+ * of a command and a socket write each. On bench:wecom profiles the per-callback Redis writes were about
+ * a tenth of the callback's CPU. Order is kept: a key claimed twice is won by its first claim.
+ */
+export interface DedupeClaims {
+  /** True when this caller saw `key` first (and now holds it for the TTL). */
+  claim(key: string): Promise<boolean>;
+}
+
+interface Claim {
+  key: string;
+  resolve(first: boolean): void;
+  reject(err: unknown): void;
+}
+
+/** Keys per round trip: a Lua loop of this many SETs stays well under a millisecond inside Redis. */
+const MAX_BATCH = 256;
+/** One batch at a time: Redis answers a connection's commands in order anyway; waiting lets more join. */
+const MAX_IN_FLIGHT = 1;
+
+export function createDedupeClaims(cache: Cache, ttlMs: number, opts: { maxBatch?: number; maxInFlight?: number } = {}): DedupeClaims {
+  const maxBatch = opts.maxBatch ?? MAX_BATCH;
+  const maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
+  let pending: Claim[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+
+  function send(batch: Claim[]) {
+    inFlight += 1;
+    cache.setIfAbsentMany(batch.map((c) => c.key), "1", ttlMs).then(
+      (firsts) => batch.forEach((c, i) => c.resolve(firsts[i] === true)),
+      (err: unknown) => batch.forEach((c) => c.reject(err)),
+    ).finally(() => {
+      inFlight -= 1;
+      kick();
+    });
+  }
+
+  // Claims made in the same turn of the event loop (callbacks parsed together) wait for each other.
+  function kick() {
+    if (scheduled || pending.length === 0 || inFlight >= maxInFlight) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      while (pending.length > 0 && inFlight < maxInFlight) {
+        const batch = pending.length <= maxBatch ? pending : pending.slice(0, maxBatch);
+        pending = pending.length <= maxBatch ? [] : pending.slice(maxBatch);
+        send(batch);
+      }
+    });
+  }
+
+  return {
+    claim(key) {
+      return new Promise<boolean>((resolve, reject) => {
+        pending.push({ key, resolve, reject });
+        kick();
+      });
+    },
+  };
+}
