@@ -44,6 +44,7 @@ export function withLocalFallback(shared: Cache, log: Logger): Cache {
     setIfAbsent: (key, value, ttlMs) => through("setIfAbsent", () => shared.setIfAbsent(key, value, ttlMs), () => local.setIfAbsent(key, value, ttlMs)),
     del: (key) => through("del", () => shared.del(key), () => local.del(key)),
     incr: (key, ttlMs) => through("incr", () => shared.incr(key, ttlMs), () => local.incr(key, ttlMs)),
+    incrBy: (key, by, ttlMs) => through("incrBy", () => shared.incrBy(key, by, ttlMs), () => local.incrBy(key, by, ttlMs)),
     takeToken: (bucket, rate, burst) => through("takeToken", () => shared.takeToken(bucket, rate, burst), () => local.takeToken(bucket, rate, burst)),
     // A lock only this instance knows about would let two instances run the same job: refuse instead.
     acquireLock: (name, ttlMs) => through("acquireLock", () => shared.acquireLock(name, ttlMs), async () => null),
