@@ -343,6 +343,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         if (left) log.warn({ waitedMs: closeOpts.drainMs }, "shutting down with inbound events still in hand: another instance (or the next start) handles them");
       }
       for (const channel of channels.all()) await channel.close?.();
+      // Hits counted here but not yet pushed reach the shared cache before it closes.
+      await limiter.close();
       await cache.close();
       await db.close();
     },

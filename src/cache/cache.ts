@@ -13,6 +13,8 @@ export interface Cache {
   del(key: string): Promise<void>;
   /** Increments a counter that expires `ttlMs` after it was created; returns the new value. */
   incr(key: string, ttlMs: number): Promise<number>;
+  /** Adds `by` (≥ 0) to a counter that expires `ttlMs` after it was created; returns the new value. */
+  incrBy(key: string, by: number, ttlMs: number): Promise<number>;
   /** Token bucket: 0 when a token was taken, otherwise how many ms until one is available. */
   takeToken(bucket: string, ratePerSec: number, burst: number): Promise<number>;
   /** A lease-style lock; returns a token to release with, or null when someone else holds it. */

@@ -46,6 +46,7 @@ export function withLocalFallback(shared: Cache, log: Logger): Cache {
       through("setIfAbsentMany", () => shared.setIfAbsentMany(keys, value, ttlMs), () => local.setIfAbsentMany(keys, value, ttlMs)),
     del: (key) => through("del", () => shared.del(key), () => local.del(key)),
     incr: (key, ttlMs) => through("incr", () => shared.incr(key, ttlMs), () => local.incr(key, ttlMs)),
+    incrBy: (key, by, ttlMs) => through("incrBy", () => shared.incrBy(key, by, ttlMs), () => local.incrBy(key, by, ttlMs)),
     takeToken: (bucket, rate, burst) => through("takeToken", () => shared.takeToken(bucket, rate, burst), () => local.takeToken(bucket, rate, burst)),
     // A lock only this instance knows about would let two instances run the same job: refuse instead.
     acquireLock: (name, ttlMs) => through("acquireLock", () => shared.acquireLock(name, ttlMs), async () => null),

@@ -46,8 +46,11 @@ export function createMemoryCache(now: () => number = Date.now): Cache {
       store.delete(key);
     },
     async incr(key, ttlMs) {
+      return this.incrBy(key, 1, ttlMs);
+    },
+    async incrBy(key, by, ttlMs) {
       const e = live(key);
-      const next = (e ? Number(e.value) : 0) + 1;
+      const next = (e ? Number(e.value) : 0) + by;
       store.set(key, { value: String(next), expiresAt: e?.expiresAt ?? now() + ttlMs });
       return next;
     },

@@ -33,9 +33,12 @@ end
 return out
 `;
 
-const INCR_WITH_TTL = `
-local v = redis.call('INCR', KEYS[1])
-if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+// The TTL is set when this call created the key (the value is then exactly what was added); adding 0
+// to a key that does not exist creates it at 0 with its TTL, so no counter is ever left without one.
+const INCRBY_WITH_TTL = `
+local by = tonumber(ARGV[1])
+local v = redis.call('INCRBY', KEYS[1], by)
+if v == by then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v
 `;
 
@@ -89,7 +92,8 @@ export function createRedisCache(url: string, prefix: string): Cache {
       up(async () => {
         await redis.del(key);
       }),
-    incr: (key, ttlMs) => up(async () => Number(await redis.eval(INCR_WITH_TTL, 1, key, ttlMs))),
+    incr: (key, ttlMs) => up(async () => Number(await redis.eval(INCRBY_WITH_TTL, 1, key, 1, ttlMs))),
+    incrBy: (key, by, ttlMs) => up(async () => Number(await redis.eval(INCRBY_WITH_TTL, 1, key, by, ttlMs))),
     takeToken: (bucket, ratePerSec, burst) => up(async () => Number(await redis.eval(TAKE_TOKEN, 1, `bucket:${bucket}`, ratePerSec, burst))),
     acquireLock: (name, ttlMs) =>
       up(async () => {

@@ -30,7 +30,7 @@ export function miniAppRoutes(deps: MiniAppDeps): Router {
   const render = createRender(deps.viewsDir, deps.assets, deps.sessionSecret);
   const router = new Router({ prefix: "/m" });
   router.use(miniAppErrors(deps, render, log));
-  // Before the body is read: a flood of form posts costs a cache increment each, nothing more.
+  // Before the body is read: a flood of form posts costs a counter increment each, nothing more.
   router.use(
     rateLimit(deps.limiter, {
       name: "miniapp-post",

@@ -3,15 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
 import mysql from "mysql2/promise";
-import Redis from "ioredis";
 import type pino from "pino";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { deleteRedisPrefix, REDIS_URL } from "./redis";
 
 /** Which backing services the suite runs on: SQLite + memory (default) or MariaDB + Redis (`npm run test:mysql`). */
 export const onMysql = process.env.TEST_DB === "mysql";
 const MYSQL_URL = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export interface TestApp {
   app: App;
@@ -80,18 +79,4 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       for (const c of cleanups) await c();
     },
   };
-}
-
-async function deleteRedisPrefix(url: string, prefix: string) {
-  const redis = new Redis(url);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
 }

@@ -1,6 +1,7 @@
 import { createDedupeClaims } from "../../src/bot/dedupe-claims";
 import type { Cache } from "../../src/cache/cache";
 import { createMemoryCache } from "../../src/cache/memory";
+import { createTestRedisCache, onRedis } from "../helpers/redis";
 
 /** A memory cache that records each setIfAbsentMany call (its keys), optionally failing or held. */
 function recording(opts: { fail?: boolean; hold?: Promise<void> } = {}) {
@@ -70,5 +71,21 @@ describe("setIfAbsentMany on the memory cache", () => {
     expect(await cache.get("held")).toBe("x");
     t += 501;
     expect(await cache.setIfAbsentMany(["new"], "1", 500)).toEqual([true]); // expired
+  });
+});
+
+(onRedis ? describe : describe.skip)("setIfAbsentMany on Redis", () => {
+  const redis = onRedis ? createTestRedisCache() : null;
+  afterAll(() => redis?.cleanup());
+
+  it("answers per key in one script call, under the cache's key prefix, with the TTL set", async () => {
+    const cache = redis!.cache;
+    await cache.set("held", "x", 10_000);
+    expect(await cache.setIfAbsentMany(["held", "new", "new", "other"], "1", 300)).toEqual([false, true, false, true]);
+    expect(await cache.get("new")).toBe("1");
+    expect(await cache.setIfAbsent("other", "1", 300)).toBe(false); // the same keys as the single-key call
+    expect(await cache.setIfAbsentMany([], "1", 300)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await cache.setIfAbsentMany(["new", "held"], "1", 300)).toEqual([true, false]);
   });
 });

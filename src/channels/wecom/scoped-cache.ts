@@ -14,6 +14,7 @@ export function scopedCache(cache: Cache, scope: string): Cache {
     setIfAbsentMany: (keys, value, ttlMs) => cache.setIfAbsentMany(keys.map(k), value, ttlMs),
     del: (key) => cache.del(k(key)),
     incr: (key, ttlMs) => cache.incr(k(key), ttlMs),
+    incrBy: (key, by, ttlMs) => cache.incrBy(k(key), by, ttlMs),
     takeToken: (bucket, ratePerSec, burst) => cache.takeToken(k(bucket), ratePerSec, burst),
     acquireLock: (name, ttlMs) => cache.acquireLock(k(name), ttlMs),
     releaseLock: (name, token) => cache.releaseLock(k(name), token),

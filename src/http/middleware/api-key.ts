@@ -11,15 +11,16 @@ const FAILURES_PER_MINUTE = 30;
  */
 export function requireApiKey(services: Services, limiter: RateLimiter) {
   return async function authenticate(ctx: Context, next: Next) {
-    // A cache that is down answers null here: keys are still checked, only the guessing brake is off.
-    if (((await limiter.peek("authfail", ctx.ip)) ?? 0) >= FAILURES_PER_MINUTE) {
+    // Failures counted on other instances reach this one within a sync interval (rate-limit.ts); with
+    // the cache down, this instance's own count still brakes guessing.
+    if (limiter.peek("authfail", ctx.ip) >= FAILURES_PER_MINUTE) {
       ctx.set("Retry-After", String(limiter.retryAfterSec()));
       throw new DomainError("rate_limited", "too many failed authentications from this address; retry in a minute");
     }
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.get("Authorization"));
     const actor = match ? await services.authenticateApiKey(match[1]) : null;
     if (!actor) {
-      await limiter.hit("authfail", ctx.ip);
+      limiter.hit("authfail", ctx.ip, FAILURES_PER_MINUTE);
       ctx.set("WWW-Authenticate", 'Bearer realm="chatorder"');
       throw new DomainError("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
     }
