@@ -282,7 +282,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
           () => dingtalkActionRoutes({ config: dingtalkParts.config, publicUrl: config.publicUrl, sessions, inbound, db, log: dingtalkParts.log, assets }),
         ]
       : []),
-  ], wecomCallback?.exact); // WeCom callbacks also by exact path, ahead of the routers
+  ], wecomCallback?.exact, wecomCallback?.direct); // WeCom callbacks also by exact path ahead of the routers, posts ahead of Koa
 
   return {
     config,

@@ -1,3 +1,4 @@
+import { IncomingMessage, type ServerResponse } from "node:http";
 import Koa from "koa";
 import Router from "@koa/router";
 import type { HttpDeps } from "./deps";
@@ -5,9 +6,10 @@ import { requireApiKey } from "./middleware/api-key";
 import { errorHandler } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { rateLimit } from "./middleware/rate-limit";
-import { apiIpLimit, surfaceLimits } from "./middleware/surface-limits";
+import { apiIpLimit, callbackLimit, surfaceLimits } from "./middleware/surface-limits";
 import { requestId } from "./middleware/request-id";
-import { securityHeaders } from "./middleware/security-headers";
+import { securityHeaderList, securityHeaders } from "./middleware/security-headers";
+import { directRoutes, type DirectDispatch, type DirectRoute } from "./direct-routes";
 import { catalogRoutes } from "./routes/catalog/routes";
 import { healthRoutes } from "./routes/health";
 import { orderRoutes } from "./routes/orders/routes";
@@ -22,12 +24,34 @@ export interface ExactRoute {
   handler: Koa.Middleware;
 }
 
+/**
+ * Koa, with the direct routes (direct-routes.ts) answered ahead of it. Every server built from the app
+ * (listen, callback(): main.ts, tests, supertest) goes through callback(), so they all take that path.
+ */
+export class HttpApp extends Koa {
+  direct: DirectDispatch | null = null;
+
+  override callback(): ReturnType<Koa["callback"]> {
+    const koa = super.callback();
+    const direct = this.direct;
+    if (!direct) return koa;
+    // Only HTTP/1 requests are answered directly (the app never serves HTTP/2 itself).
+    return (req, res) => (req instanceof IncomingMessage && direct(req, res as ServerResponse)) || koa(req, res);
+  }
+}
+
 /** The Koa app: one error shape for everything, the REST API under /api/v1. */
-export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = [], exact: ExactRoute[] = []): Koa {
+export function createHttpApp(deps: HttpDeps, extra: RouterFactory[] = [], exact: ExactRoute[] = [], direct: DirectRoute[] = []): HttpApp {
   // X-Forwarded-* are believed only when configured; with PROXY_HOPS proxies appending to X-Forwarded-For,
   // ctx.ip is the entry that many from the right, which a client cannot forge by sending its own header.
   const { trustProxy, proxyHops, ipRateLimits } = deps.config.http;
-  const app = new Koa({ proxy: trustProxy, maxIpsCount: proxyHops });
+  const app = new HttpApp({ proxy: trustProxy, maxIpsCount: proxyHops });
+  if (direct.length > 0) {
+    // Direct routes are platform callbacks: each carries the callbacks' per-IP limit.
+    const routes = direct.map((r) => ({ ...r, limit: r.limit ?? callbackLimit(ipRateLimits) }));
+    const headers = securityHeaderList({ publicUrl: deps.config.publicUrl });
+    app.direct = directRoutes({ log: deps.log, limiter: deps.limiter, headers, metrics: deps.metrics, trace: deps.trace, trustProxy, proxyHops }, routes);
+  }
   // First, so the time and the final status of every request are seen, errors included.
   if (deps.metrics) app.use(deps.metrics.http());
   app.use(securityHeaders({ publicUrl: deps.config.publicUrl }));

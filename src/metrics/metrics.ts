@@ -17,6 +17,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Times every request by method, route template and status (mount first, so errors are counted too). */
   http(): (ctx: Context, next: Next) => Promise<void>;
+  /** One request's time, for requests answered outside Koa (src/http/direct-routes.ts); `route` is a template. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
   callback(platform: string, duplicate: boolean): void;
   apiCall: ApiCallObserver;
 }
@@ -134,6 +136,18 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const perPlatform = new Map<string, { received: Counter.Internal; repeated: Counter.Internal }>();
   const timers = new Map<string, Histogram.Internal<"method" | "route" | "status">>();
 
+  function observeHttp(rawMethod: string, route: string, statusCode: number, seconds: number) {
+    const method = METHODS.has(rawMethod) ? rawMethod : "OTHER";
+    const status = String(statusCode);
+    const key = `${method} ${status} ${route}`;
+    let child = timers.get(key);
+    if (!child) {
+      child = duration.labels(method, route, status);
+      timers.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
   return {
     registry,
     http() {
@@ -142,22 +156,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         try {
           await next();
         } finally {
-          const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-          const method = METHODS.has(ctx.method) ? ctx.method : "OTHER";
           // The router's layer path (a template such as /api/v1/orders/:id), never the URL itself.
           const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
-          const route = matched === undefined ? "unmatched" : String(matched);
-          const status = String(ctx.status);
-          const key = `${method} ${status} ${route}`;
-          let child = timers.get(key);
-          if (!child) {
-            child = duration.labels(method, route, status);
-            timers.set(key, child);
-          }
-          child.observe(seconds);
+          observeHttp(ctx.method, matched === undefined ? "unmatched" : String(matched), ctx.status, Number(process.hrtime.bigint() - start) / 1e9);
         }
       };
     },
+    observeHttp,
     callback(platform, duplicate) {
       let counters = perPlatform.get(platform);
       if (!counters) {

@@ -1,14 +1,16 @@
 import type { IncomingMessage } from "node:http";
 import Router from "@koa/router";
-import type { Context, Middleware } from "koa";
+import type { Context } from "koa";
 import type { Logger } from "pino";
 import type { InboundPipeline } from "../../bot/inbound";
 import type { Cache } from "../../cache/cache";
 import type { WecomConfig } from "../../config";
 import { DomainError, type ErrorCode } from "../../domain/errors";
 import { createCardCodes } from "./card-codes";
+import type { DirectRoute } from "../../http/direct-routes";
+import type { ExactRoute } from "../../http/server";
 import { CallbackError, type CallbackRefusal } from "./crypto";
-import { openCallback, verifyUrl } from "./inbound";
+import { openCallback, verifyUrl, type CallbackQuery } from "./inbound";
 
 export interface WecomCallbackDeps {
   config: WecomConfig;
@@ -45,19 +47,19 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps): Router {
 }
 
 /**
- * The same handlers twice: as a router (every method and path variant, Allow on a 405) and as exact
- * GET/POST routes that the HTTP app dispatches ahead of its routers (src/http/server.ts). Built once,
- * so both share one card-code store.
+ * The same handlers thrice: as a router (every method and path variant, Allow on a 405), as the exact
+ * GET route the HTTP app dispatches ahead of its routers, and as the direct POST route answered ahead
+ * of Koa altogether (src/http/server.ts). Built once, so all share one card-code store.
  */
-export function wecomCallbacks(deps: WecomCallbackDeps): { router: Router; exact: Array<{ method: string; path: string; handler: Middleware }> } {
+export function wecomCallbacks(deps: WecomCallbackDeps): { router: Router; exact: ExactRoute[]; direct: DirectRoute[] } {
   const { config, inbound, log, now } = deps;
   const codes = createCardCodes(config, deps.cache);
   const limit = deps.bodyLimitBytes ?? BODY_LIMIT_BYTES;
   const router = new Router();
 
-  function refuse(ctx: Context, err: unknown): never {
+  function refuse(method: string, ip: string, err: unknown): never {
     if (!(err instanceof CallbackError)) throw err;
-    log.warn({ platform: "wecom", method: ctx.method, reason: err.reason, detail: err.message, ip: ctx.ip }, "wecom callback refused");
+    log.warn({ platform: "wecom", method, reason: err.reason, detail: err.message, ip }, "wecom callback refused");
     const { code, message } = REFUSED[err.reason];
     throw new DomainError(code, message);
   }
@@ -67,36 +69,41 @@ export function wecomCallbacks(deps: WecomCallbackDeps): { router: Router; exact
     try {
       echo = verifyUrl(config, ctx.query, now());
     } catch (err) {
-      refuse(ctx, err);
+      refuse(ctx.method, ctx.ip, err);
     }
     // Exactly the decrypted text: no quotes, BOM or newline (wecom.md 1.2, gotcha 1).
     ctx.type = "text/plain";
     ctx.body = echo;
   }
 
-  async function receiveWecomCallback(ctx: Context) {
+  /** Verify, decrypt, de-duplicate and persist one posted callback; resolves to what WeCom is answered. */
+  async function accept(req: IncomingMessage, query: CallbackQuery, ip: string): Promise<string> {
     let opened: ReturnType<typeof openCallback>;
     try {
-      opened = openCallback(config, ctx.query, await readBody(ctx.req, limit), now());
+      opened = openCallback(config, query, await readBody(req, limit), now());
     } catch (err) {
-      refuse(ctx, err);
+      refuse("POST", ip, err);
     }
     // Kept before the event is handed on, so the update the bot's answer triggers can use it.
     if (opened.clickCode) await codes.remember(opened.clickCode, now());
     if (opened.event) await inbound.receive(opened.event);
     else log.debug({ platform: "wecom", ignored: opened.ignored }, "wecom callback ignored");
+    return ACK;
+  }
+
+  async function receiveWecomCallback(ctx: Context) {
+    const answer = await accept(ctx.req, ctx.query, ctx.ip);
     ctx.type = "text/plain";
-    ctx.body = ACK;
+    ctx.body = answer;
   }
 
   router.get(WECOM_CALLBACK_PATH, verifyWecomUrl);
   router.post(WECOM_CALLBACK_PATH, receiveWecomCallback);
   return {
     router,
-    exact: [
-      { method: "GET", path: WECOM_CALLBACK_PATH, handler: verifyWecomUrl },
-      { method: "POST", path: WECOM_CALLBACK_PATH, handler: receiveWecomCallback },
-    ],
+    exact: [{ method: "GET", path: WECOM_CALLBACK_PATH, handler: verifyWecomUrl }],
+    // Posts, the hot path, are answered ahead of Koa (src/http/direct-routes.ts) by the same accept().
+    direct: [{ method: "POST", path: WECOM_CALLBACK_PATH, handle: accept }],
   };
 }
 

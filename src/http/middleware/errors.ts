@@ -50,16 +50,22 @@ export function errorHandler(log: Logger) {
         throw new DomainError("method_not_allowed", `${ctx.path} does not accept ${ctx.method}`, { allow: ctx.response.get("Allow") });
       }
     } catch (raw) {
-      const err = raw instanceof DomainError ? raw : fromHttpError(raw as { status?: number });
-      if (err) {
-        ctx.status = STATUS[err.code] ?? 400;
-        ctx.body = { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
-        if (err.code === "method_not_allowed" && err.details?.allow) ctx.set("Allow", String(err.details.allow));
-        return;
-      }
-      (ctx.state.log as Logger | undefined ?? log).error({ err: raw, method: ctx.method, path: ctx.path }, "unhandled error");
-      ctx.status = 500;
-      ctx.body = { error: { code: "internal", message: "something went wrong on our side; it has been logged" } };
+      const answer = errorAnswer(raw, (ctx.state.log as Logger | undefined) ?? log, ctx.method, ctx.path);
+      ctx.status = answer.status;
+      ctx.body = answer.body;
+      if (answer.allow) ctx.set("Allow", answer.allow);
     }
   };
+}
+
+/** The status and `{ error }` body for anything thrown while handling a request; unknown errors are logged here, once. */
+export function errorAnswer(raw: unknown, log: Logger, method: string, path: string): { status: number; body: { error: { code: string; message: string; details?: Record<string, unknown> } }; allow?: string } {
+  const err = raw instanceof DomainError ? raw : fromHttpError(raw as { status?: number });
+  if (err) {
+    const body = { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+    const allow = err.code === "method_not_allowed" && err.details?.allow ? String(err.details.allow) : undefined;
+    return { status: STATUS[err.code] ?? 400, body, allow };
+  }
+  log.error({ err: raw, method, path }, "unhandled error");
+  return { status: 500, body: { error: { code: "internal", message: "something went wrong on our side; it has been logged" } } };
 }

@@ -12,8 +12,7 @@ const SAFE_ID = /^[A-Za-z0-9._-]{6,64}$/;
  */
 export function requestId(log: Logger, trace?: Trace) {
   return async function assignRequestId(ctx: Context, next: Next) {
-    const incoming = ctx.get("X-Request-Id");
-    const id = SAFE_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const id = requestIdFrom(ctx.get("X-Request-Id"));
     ctx.state.requestId = id;
     // Made on first use: most requests never log, and a pino child per request showed in callback profiles.
     let child: Logger | undefined;
@@ -21,4 +20,9 @@ export function requestId(log: Logger, trace?: Trace) {
     ctx.set("X-Request-Id", id);
     await (trace ? trace.run(id, next) : next());
   };
+}
+
+/** The caller's X-Request-Id when it is a sane token, else a fresh one. */
+export function requestIdFrom(incoming: string | string[] | undefined): string {
+  return typeof incoming === "string" && SAFE_ID.test(incoming) ? incoming : crypto.randomUUID();
 }

@@ -24,13 +24,18 @@ const byIp = (ctx: Context) => ctx.ip || "unknown";
  * proxies in front (README: running behind a proxy).
  */
 export function surfaceLimits(limiter: RateLimiter, limits: Config["http"]["ipRateLimits"]): Middleware {
-  const callbacks = rateLimit(limiter, { name: "ip-callback", perMinute: limits.callbackPerMin, keyOf: byIp });
+  const callbacks = rateLimit(limiter, { ...callbackLimit(limits), keyOf: byIp });
   const signIn = rateLimit(limiter, { name: "ip-signin", perMinute: limits.signInPerMin, keyOf: byIp });
   return async function limitSurfaces(ctx: Context, next: Next) {
     if (CALLBACK_PATHS.has(ctx.path)) return callbacks(ctx, next);
     if (SIGN_IN_PATHS.has(ctx.path)) return signIn(ctx, next);
     return next();
   };
+}
+
+/** The per-IP limit of platform callbacks; the same counter whether Koa or a direct route answers. */
+export function callbackLimit(limits: Config["http"]["ipRateLimits"]): { name: string; perMinute: number } {
+  return { name: "ip-callback", perMinute: limits.callbackPerMin };
 }
 
 /** The API's per-IP limit, before the key check, so floods of bad keys are limited too. */
