@@ -23,6 +23,9 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
   // When each lane's first waiting job was pushed: lanes are FIFO, so that is the lane's oldest.
   const since = new Map<string, number[]>();
   const ready: string[] = []; // lanes with work that no runner holds, oldest first
+  // oldestWaiting() is asked on every callback while the bot is held back, with dozens of lanes ready:
+  // kept here, recomputed (a scan) only after a lane left `ready` or was handed back to it.
+  let oldest: number | null | undefined = null;
   let active = 0;
   let queued = 0;
   let waiters: Array<() => void> = [];
@@ -57,6 +60,7 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
         // Over the bound now (a burst began): hand the lane back, its order kept, and let others wait.
         if (active > Math.max(1, opts.concurrency()) || opts.concurrency() <= 0) {
           ready.push(lane);
+          oldest = undefined;
           return;
         }
       }
@@ -70,6 +74,7 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
   function pump() {
     while (ready.length > 0 && active < opts.concurrency()) {
       const lane = ready.shift()!;
+      oldest = undefined;
       active += 1;
       void runLane(lane);
     }
@@ -84,20 +89,24 @@ export function createLaneWorker<J>(opts: { concurrency: () => number; run: (job
         since.get(lane)!.push(Date.now());
         return;
       }
+      const at = Date.now();
       queues.set(lane, [job]);
-      since.set(lane, [Date.now()]);
+      since.set(lane, [at]);
       ready.push(lane);
+      if (oldest === null) oldest = at; // a new lane is never older than those already waiting
       pump();
     },
     pump,
     size: () => queued,
     oldestWaiting() {
-      let oldest: number | null = null;
+      if (oldest !== undefined) return oldest;
+      let found: number | null = null;
       for (const lane of ready) {
         const at = since.get(lane)?.[0];
-        if (at !== undefined && (oldest === null || at < oldest)) oldest = at;
+        if (at !== undefined && (found === null || at < found)) found = at;
       }
-      return oldest;
+      oldest = found;
+      return found;
     },
     idle() {
       if (queued === 0 && active === 0) return Promise.resolve();
