@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { DWClient, type DWClientDownStream } from "./sdk";
+import { DWClient, emptyCallbackAck, type DWClientDownStream } from "./sdk";
 import type { Logger } from "pino";
 import WebSocketImpl from "ws";
 import type WebSocket from "ws";
@@ -221,7 +221,8 @@ export function createDingtalkStream(config: DingtalkConfig, deps: DingtalkStrea
     if (!ws) return;
     try {
       cork(ws);
-      client.socketCallBackResponse(messageId, {});
+      // What client.socketCallBackResponse(messageId, {}) sends, without its two objects and stringify calls.
+      ws.send(emptyCallbackAck(messageId));
     } catch (err) {
       log.warn({ err, platform: "dingtalk", messageId }, "stream ack not sent");
     }
