@@ -92,6 +92,27 @@ describe("DingTalk Stream inbound", () => {
     expect(DT_CORP).toBeTruthy();
   });
 
+  it("leaves a frame unacknowledged when it could not be persisted, and takes its re-delivery", async () => {
+    const receive = jest.spyOn(t.app.inbound, "receive");
+    receive.mockRejectedValueOnce(new Error("database is locked"));
+    const data = robotText("rep6", "帮助");
+    const id = gw.callback(TOPIC_ROBOT, data);
+    await gw.waitFor(() => receive.mock.calls.length === 1, "receive called");
+    receive.mockImplementationOnce(() => {
+      throw new Error("thrown before any promise");
+    });
+    gw.callback(TOPIC_ROBOT, data, id); // DingTalk delivers it again: this time receive throws at once
+    await gw.waitFor(() => receive.mock.calls.length === 2, "receive called again");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(gw.acks.has(id)).toBe(false);
+    expect(await eventsFrom("rep6")).toHaveLength(0);
+    receive.mockRestore();
+    gw.callback(TOPIC_ROBOT, data, id); // and again: now it is stored, then acknowledged
+    await gw.waitAck(id);
+    expect(await eventsFrom("rep6")).toHaveLength(1);
+    await t.app.inbound.drain();
+  });
+
   it("re-establishes a dropped connection and keeps receiving", async () => {
     const before = gw.connections;
     gw.drop();
