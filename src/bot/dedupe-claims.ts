@@ -21,27 +21,16 @@ interface Claim {
 const MAX_BATCH = 256;
 /** One batch at a time: Redis answers a connection's commands in order anyway; waiting lets more join. */
 const MAX_IN_FLIGHT = 1;
-/**
- * While claims keep coming (the last batch went out less than BUSY_MS ago), a batch lingers this long
- * for more to join: callbacks arrive a fraction of a millisecond apart, faster than a batch is
- * answered only under heavy load, so without it most batches held one key. A first claim after a
- * quiet spell goes out on the next turn of the event loop.
- */
-const LINGER_MS = 2;
-const BUSY_MS = 20;
 
-export function createDedupeClaims(cache: Cache, ttlMs: number, opts: { maxBatch?: number; maxInFlight?: number; lingerMs?: number } = {}): DedupeClaims {
+export function createDedupeClaims(cache: Cache, ttlMs: number, opts: { maxBatch?: number; maxInFlight?: number } = {}): DedupeClaims {
   const maxBatch = opts.maxBatch ?? MAX_BATCH;
   const maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
-  const lingerMs = opts.lingerMs ?? LINGER_MS;
-  let lastSentAt = -Infinity;
   let pending: Claim[] = [];
   let inFlight = 0;
   let scheduled = false;
 
   function send(batch: Claim[]) {
     inFlight += 1;
-    lastSentAt = Date.now();
     cache.setIfAbsentMany(batch.map((c) => c.key), "1", ttlMs).then(
       (firsts) => batch.forEach((c, i) => c.resolve(firsts[i] === true)),
       (err: unknown) => batch.forEach((c) => c.reject(err)),
@@ -60,13 +49,13 @@ export function createDedupeClaims(cache: Cache, ttlMs: number, opts: { maxBatch
     }
   }
 
-  // Claims made in the same turn of the event loop (callbacks parsed together) wait for each other;
-  // while busy, a little longer (LINGER_MS), unless a full batch is already waiting.
+  // Claims made in the same turn of the event loop (callbacks parsed together) wait for each other, and
+  // those made while a batch is out wait for it. No longer: a sender that waits for its answers before
+  // sending more (DingTalk's Stream window, a connection's next callback) would only be slowed down.
   function kick() {
     if (scheduled || pending.length === 0 || inFlight >= maxInFlight) return;
     scheduled = true;
-    if (lingerMs > 0 && pending.length < maxBatch && Date.now() - lastSentAt < BUSY_MS) setTimeout(flush, lingerMs);
-    else setImmediate(flush);
+    setImmediate(flush);
   }
 
   return {
