@@ -151,7 +151,7 @@ class CallbackFactory {
       );
       out.push({ path: `${CALLBACK_PATH}?${query}`, body });
     }
-    this.all.push(...out);
+    for (const cb of out) this.all.push(cb); // not push(...out): a phase can prepare more callbacks than a call takes arguments
     return out;
   }
 }
