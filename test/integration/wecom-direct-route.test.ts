@@ -22,7 +22,7 @@ describe("the WeCom callback answered ahead of Koa", () => {
     request(t.callback).post("/wecom/callback").query(cb.query).set("Content-Type", "text/xml").send(cb.body);
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { ...wecomEnv(config, "http://127.0.0.1:9"), METRICS_TOKEN, RATE_LIMIT_CALLBACK_PER_MIN: "5" } });
+    t = await createTestApp({ env: { ...wecomEnv(config, "http://127.0.0.1:9"), METRICS_TOKEN, RATE_LIMIT_CALLBACK_PER_MIN: "10" } });
     await t.app.db.models.User.create({ platform: "wecom", platformUserId: "zhangsan", name: "张三", mobile: null, roles: [], managerId: null, department: null });
   });
   afterAll(async () => {
@@ -41,7 +41,7 @@ describe("the WeCom callback answered ahead of Koa", () => {
       expect(res.headers[name]).toBeDefined();
       expect(res.headers[name]).toBe(koaAnswer.headers[name]);
     }
-    expect(res.headers["x-ratelimit-limit"]).toBe("5");
+    expect(res.headers["x-ratelimit-limit"]).toBe("10");
     const row = await t.app.db.models.InboundEvent.findOne({ where: { platform: "wecom" }, order: [["id", "DESC"]] });
     expect((row!.payload as { traceId?: string }).traceId).toBe("wecom-direct-trace-1");
   });
@@ -55,6 +55,18 @@ describe("the WeCom callback answered ahead of Koa", () => {
     expect(res.body).toEqual({ error: { code: "unauthorized", message: "callback signature does not match" } });
     expect(res.headers["x-content-type-options"]).toBe("nosniff");
     expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await stored()).toBe(before);
+  });
+
+  it("refuses an oversized body (413) and a cut-off envelope (422) without storing anything", async () => {
+    const before = await stored();
+    const big = await request(t.callback).post("/wecom/callback").query({ msg_signature: "x", timestamp: "1", nonce: "1" }).set("Content-Type", "text/xml").send("<xml>" + "a".repeat(70 * 1024) + "</xml>");
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe("payload_too_large");
+    const cb = wecomPost(config, textXml("zhangsan", "帮助", msgId()));
+    const cut = await post({ query: cb.query, body: cb.body.slice(0, cb.body.length - 20) });
+    expect(cut.status).toBe(422);
+    expect(cut.body.error.code).toBe("validation_failed");
     expect(await stored()).toBe(before);
   });
 
@@ -76,7 +88,7 @@ describe("the WeCom callback answered ahead of Koa", () => {
 
   it("applies the callbacks' per-IP limit: 429 with Retry-After once it is used up, nothing stored", async () => {
     let last = await post(wecomPost(config, textXml("zhangsan", "帮助", msgId())));
-    for (let i = 0; i < 6 && last.status !== 429; i++) last = await post(wecomPost(config, textXml("zhangsan", "帮助", msgId())));
+    for (let i = 0; i < 12 && last.status !== 429; i++) last = await post(wecomPost(config, textXml("zhangsan", "帮助", msgId())));
     expect(last.status).toBe(429);
     expect(last.body.error.code).toBe("rate_limited");
     expect(Number(last.headers["retry-after"])).toBeGreaterThan(0);
