@@ -4,6 +4,7 @@ import path from "node:path";
 import { Sequelize, Transaction } from "sequelize";
 import type { Logger } from "pino";
 import { defineModels, type Models } from "./models";
+import { sqlitePrepared, type SqlitePrepared } from "./sqlite-prepared";
 import { createWriteBuffer, type WriteBuffer } from "./write-buffer";
 
 export type Dialect = "sqlite" | "mysql";
@@ -18,6 +19,8 @@ export interface Db {
   buffer(tx: Transaction): WriteBuffer | undefined;
   /** `FOR UPDATE` where the database has row locks; SQLite's single writer makes it unnecessary. */
   readonly lock: (typeof Transaction.LOCK)[keyof typeof Transaction.LOCK] | undefined;
+  /** SQLite only: prepared statements for the hot path (sqlite-prepared.ts). */
+  readonly prepared: SqlitePrepared | undefined;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export function createDb(opts: { url: string; poolMax: number; logSql: boolean; 
     return result;
   };
   const run = dialect === "sqlite" ? serializedTransactions(sequelize) : retryingTransactions(sequelize);
+  const prepared = dialect === "sqlite" ? sqlitePrepared(sequelize) : undefined;
   return {
     sequelize,
     models,
@@ -46,7 +50,11 @@ export function createDb(opts: { url: string; poolMax: number; logSql: boolean; 
     transaction: (fn) => run(buffered(fn)),
     buffer: (tx) => buffers.get(tx),
     lock: dialect === "mysql" ? Transaction.LOCK.UPDATE : undefined,
-    close: () => sequelize.close(),
+    prepared,
+    async close() {
+      await prepared?.close();
+      await sequelize.close();
+    },
   };
 }
 
@@ -54,11 +62,20 @@ function sqliteInstance(url: string, logging: false | ((sql: string) => void)): 
   const storage = url.slice("sqlite:".length) || ":memory:";
   if (storage !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
   const sequelize = new Sequelize({ dialect: "sqlite", storage, logging });
-  // Every connection (Sequelize opens one per transaction) waits for the writer instead of failing SQLITE_BUSY.
-  sequelize.addHook("afterConnect", (connection: unknown) => {
-    const db = connection as { configure?: (opt: "busyTimeout", ms: number) => void };
-    db.configure?.("busyTimeout", SQLITE_BUSY_TIMEOUT_MS);
-  });
+  // Every connection (Sequelize opens one per transaction) waits for the writer instead of failing
+  // SQLITE_BUSY after the driver's default second. Sequelize's SQLite connection manager opens its
+  // connections itself and never runs the afterConnect hooks, so the timeout is set where it hands them out.
+  const manager = sequelize.connectionManager as unknown as { getConnection(opts?: object): Promise<unknown> };
+  const getConnection = manager.getConnection.bind(manager);
+  const configured = new WeakSet<object>();
+  manager.getConnection = async (opts?: object) => {
+    const connection = (await getConnection(opts)) as { configure?: (opt: "busyTimeout", ms: number) => void };
+    if (!configured.has(connection)) {
+      connection.configure?.("busyTimeout", SQLITE_BUSY_TIMEOUT_MS);
+      configured.add(connection);
+    }
+    return connection;
+  };
   return sequelize;
 }
 

@@ -21,21 +21,48 @@ describe("inbound pipeline batching", () => {
   function pipeline(handle: (e: InboundEvent) => Promise<void> = async () => undefined, cache: Cache = t.app.cache): InboundPipeline {
     return createInboundPipeline({ db: t.app.db, cache, log: t.app.log, now: () => new Date(), handle });
   }
+  /**
+   * Spies on every way a statement reaches the database: Sequelize's query(), and on SQLite the prepared
+   * statements of the hot path (db.prepared). `fail` makes the inbound INSERT throw instead.
+   */
+  function spyOnStatements(fail?: Error) {
+    const seen: string[] = [];
+    const sequelize = t.app.db.sequelize;
+    const query = sequelize.query.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+    const spies: Array<{ mockRestore(): void }> = [
+      jest.spyOn(sequelize, "query").mockImplementation((async (...args: unknown[]) => {
+        seen.push(String(args[0]));
+        if (fail && /INTO inbound_events/.test(String(args[0]))) throw fail;
+        return query(...args);
+      }) as never),
+    ];
+    const prepared = t.app.db.prepared;
+    if (prepared) {
+      const all = prepared.all.bind(prepared);
+      spies.push(
+        jest.spyOn(prepared, "all").mockImplementation((async (sql: string, params: unknown[]) => {
+          seen.push(sql);
+          if (fail && /INTO inbound_events/.test(sql)) throw fail;
+          return all(sql, params);
+        }) as never),
+      );
+    }
+    return { statements: seen, restore: () => spies.forEach((s) => s.mockRestore()) };
+  }
   const rowsFor = (events: InboundEvent[]) =>
     t.app.db.models.InboundEvent.findAll({ where: { platform: "simulator", eventKey: { [Op.in]: events.map((e) => e.key) } } });
 
   it("stores one row per event when many arrive at once, in a handful of statements", async () => {
-    const statements: string[] = [];
     const events = Array.from({ length: 200 }, (_, i) => text(`u${i % 10}`));
     const p = pipeline();
-    const spy = jest.spyOn(t.app.db.sequelize, "query");
+    const spy = spyOnStatements();
     try {
       const results = await Promise.all(events.map((e) => p.receive(e)));
-      for (const call of spy.mock.calls) statements.push(String(call[0]));
       expect(results.every((r) => !r.duplicate)).toBe(true);
     } finally {
-      spy.mockRestore();
+      spy.restore();
     }
+    const statements = spy.statements;
     await p.drain();
     const rows = await rowsFor(events);
     expect(rows).toHaveLength(200);
@@ -45,6 +72,26 @@ describe("inbound pipeline batching", () => {
     const inserts = statements.filter((s) => /^INSERT (OR )?IGNORE INTO inbound_events/.test(s));
     expect(inserts.length).toBeGreaterThan(0);
     expect(inserts.length).toBeLessThan(20);
+  });
+
+  it("writes a large set arriving while nothing is in flight in two halves, one when splitting is off", async () => {
+    const inserts = async (split: boolean) => {
+      const writer = createInboundWriter(t.app.db, { maxInFlight: 2, split });
+      const events = Array.from({ length: 20 }, (_, i) => text(`s${i % 3}`));
+      const spy = spyOnStatements();
+      let results: Array<{ id: number | null }>;
+      try {
+        results = await Promise.all(events.map((e) => writer.write(e, new Date())));
+      } finally {
+        spy.restore();
+      }
+      expect(new Set(results.map((r) => r.id)).size).toBe(20);
+      expect(results.every((r) => typeof r.id === "number")).toBe(true);
+      expect(await rowsFor(events)).toHaveLength(20);
+      return spy.statements.filter((s) => /INTO inbound_events/.test(s)).length;
+    };
+    expect(await inserts(true)).toBe(2);
+    expect(await inserts(false)).toBe(1);
   });
 
   it("reports copies of one event inside a batch, and one already stored, as duplicates", async () => {
@@ -67,17 +114,12 @@ describe("inbound pipeline batching", () => {
   it("gives every caller in a failed batch the error and releases their cache keys", async () => {
     const events = Array.from({ length: 5 }, () => text("fail"));
     const p = pipeline();
-    const sequelize = t.app.db.sequelize;
-    const query = sequelize.query.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
-    const spy = jest.spyOn(sequelize, "query").mockImplementation((async (...args: unknown[]) => {
-      if (/INTO inbound_events/.test(String(args[0]))) throw new Error("database went away");
-      return query(...args);
-    }) as never);
+    const spy = spyOnStatements(new Error("database went away"));
     let outcomes: PromiseSettledResult<unknown>[];
     try {
       outcomes = await Promise.allSettled(events.map((e) => p.receive(e)));
     } finally {
-      spy.mockRestore();
+      spy.restore();
     }
     expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill("rejected"));
     expect(outcomes.map((o) => (o as PromiseRejectedResult).reason.message)).toEqual(Array(5).fill("database went away"));
