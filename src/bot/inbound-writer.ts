@@ -44,15 +44,26 @@ const MAX_IN_FLIGHT = 4;
 /** Fewer waiting events than this always go in one statement. */
 const SPLIT_FROM = 8;
 
-export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlight?: number; returning?: boolean; split?: boolean } = {}): InboundWriter {
+/** What the database can do for the writer, found out once (opts override it in tests). */
+interface Capabilities {
+  /** INSERT … RETURNING: SQLite ≥ 3.35 and MariaDB ≥ 10.5 do, MySQL does not. */
+  returning: boolean;
+  /** A batch as one bound JSON array unpacked by the database (json_each, JSON_TABLE: MariaDB ≥ 10.6). */
+  jsonRows: boolean;
+}
+
+export function createInboundWriter(
+  db: Db,
+  opts: { maxBatch?: number; maxInFlight?: number; returning?: boolean; jsonRows?: boolean; split?: boolean } = {},
+): InboundWriter {
   const maxBatch = opts.maxBatch ?? MAX_BATCH;
-  // Where a statement costs the main thread little (SQLite's prepared insert), see flushOne().
-  const split = opts.split ?? db.prepared !== undefined;
   // SQLite has one writer, so its statements queue; two at once still pay: the second batch is gathered
   // and handed over while the first commits on the driver's thread (bench:dingtalk: 5.9k → 6.7–7.7k frames/s).
   const maxInFlight = opts.maxInFlight ?? (db.dialect === "sqlite" ? 2 : MAX_IN_FLIGHT);
   let pending: Waiter[] = [];
-  let returning: Promise<boolean> | null = null;
+  let capabilities: Promise<Capabilities> | null = null;
+  // Known once the first batch has asked; until then (and where rows are inlined) no batch is split.
+  let known: Capabilities | null = null;
 
   const esc = (v: unknown) => db.sequelize.escape(v as string);
   // Per row on the callback path: platform and kind are a handful of constants, and Sequelize formats a
@@ -66,38 +77,58 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlig
   const COLUMNS = "(platform, event_key, kind, payload, status, attempts, received_at)";
   const ignore = db.dialect === "sqlite" ? "INSERT OR IGNORE" : "INSERT IGNORE";
 
-  /** Whether the database answers INSERT … RETURNING: SQLite and MariaDB do, MySQL does not. */
-  function supportsReturning(): Promise<boolean> {
-    if (opts.returning !== undefined) return Promise.resolve(opts.returning); // tests of the MySQL path on MariaDB
-    if (db.dialect === "sqlite") return Promise.resolve(true);
-    returning ??= db.sequelize
+  function capabilitiesOf(): Promise<Capabilities> {
+    const fixed = (c: Capabilities) => {
+      known = {
+        returning: opts.returning ?? c.returning,
+        jsonRows: (opts.returning ?? c.returning) && utc && (opts.jsonRows ?? c.jsonRows),
+      };
+      return known;
+    };
+    if (db.dialect === "sqlite") return Promise.resolve(known ?? fixed({ returning: true, jsonRows: true }));
+    capabilities ??= db.sequelize
       .query<{ v: string }>("SELECT VERSION() AS v", { type: QueryTypes.SELECT })
-      .then(([row]) => /mariadb/i.test(String(row?.v ?? "")))
+      .then(([row]) => {
+        const version = String(row?.v ?? "");
+        const [major = 0, minor = 0] = version.split(".").map(Number);
+        const mariadb = /mariadb/i.test(version);
+        return fixed({ returning: mariadb, jsonRows: mariadb && (major > 10 || (major === 10 && minor >= 6)) });
+      })
       .catch((err: unknown) => {
-        returning = null; // asked again with the next batch, not failed for ever
+        capabilities = null; // asked again with the next batch, not failed for ever
         throw err;
       });
-    return returning;
+    return capabilities;
   }
 
   /**
-   * SQLite: one prepared statement for any number of rows, run on the driver (db.prepared). The rows go
-   * in as one bound JSON array that SQLite unpacks with json_each, so the main thread does one
-   * JSON.stringify per batch and SQLite's parsing happens on the driver's thread pool. Inlined rows were
-   * kilobytes per event that Sequelize escaped, copied and scanned with regexes and SQLite parsed again,
-   * and a statement per batch size would keep hundreds prepared (bench:dingtalk profiles).
+   * One prepared statement for any number of rows, run on the driver (db.prepared). The rows go in as one
+   * bound JSON array that the database unpacks (SQLite json_each, MariaDB JSON_TABLE), so the main thread
+   * does one JSON.stringify per batch instead of escaping every value into kilobytes of SQL text that
+   * Sequelize copied and scanned with regexes and the database parsed again; and a statement per batch
+   * size would keep hundreds prepared (bench:dingtalk and bench:wecom profiles).
    */
-  const SQLITE_INSERT =
-    `INSERT OR IGNORE INTO inbound_events ${COLUMNS} ` +
-    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), 'received', 0, json_extract(value, '$[4]') " +
-    "FROM json_each(?) RETURNING id, platform, event_key";
+  const JSON_INSERT =
+    db.dialect === "sqlite"
+      ? `INSERT OR IGNORE INTO inbound_events ${COLUMNS} ` +
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), 'received', 0, json_extract(value, '$[4]') " +
+        "FROM json_each(?) RETURNING id, platform, event_key"
+      : // Columns as wide as the table's or wider: the table's own checks apply, as to inlined values.
+        `INSERT IGNORE INTO inbound_events ${COLUMNS} ` +
+        "SELECT j.platform, j.event_key, j.kind, j.payload, 'received', 0, j.received_at FROM JSON_TABLE(?, '$[*]' COLUMNS (" +
+        "platform VARCHAR(255) CHARACTER SET utf8mb4 PATH '$[0]' ERROR ON ERROR, " +
+        "event_key VARCHAR(1024) CHARACTER SET utf8mb4 PATH '$[1]' ERROR ON ERROR, " +
+        "kind VARCHAR(255) CHARACTER SET utf8mb4 PATH '$[2]' ERROR ON ERROR, " +
+        "payload LONGTEXT CHARACTER SET utf8mb4 PATH '$[3]' ERROR ON ERROR, " +
+        "received_at VARCHAR(32) CHARACTER SET utf8mb4 PATH '$[4]' ERROR ON ERROR)) AS j RETURNING id, platform, event_key";
+  const dateOf = db.dialect === "sqlite" ? sqliteDate : (d: Date) => mysqlDate(d).slice(1, -1);
   // Events of a batch mostly arrived in the same millisecond: the date text is made once for them.
   let lastDate = NaN;
   let lastDateText = "";
-  const dateText = (d: Date) => (d.getTime() === lastDate ? lastDateText : ((lastDate = d.getTime()), (lastDateText = sqliteDate(d))));
-  function insertSqlite(rows: Waiter[]): Promise<Returned[]> {
+  const dateText = (d: Date) => (d.getTime() === lastDate ? lastDateText : ((lastDate = d.getTime()), (lastDateText = dateOf(d))));
+  function insertJson(rows: Waiter[]): Promise<Returned[]> {
     const tuples = rows.map((w) => [w.event.platform, w.event.key, w.event.kind, JSON.stringify(w.event), dateText(w.receivedAt)]);
-    return db.prepared!.all<Returned>(SQLITE_INSERT, [JSON.stringify(tuples)]);
+    return db.prepared.all<Returned>(JSON_INSERT, [JSON.stringify(tuples)]);
   }
 
   async function writeBatch(batch: Waiter[]): Promise<Map<Waiter, Persisted>> {
@@ -110,8 +141,9 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlig
       else first.set(k, w);
     }
     const unique = [...first.values()];
-    if (await supportsReturning()) {
-      const rows = db.prepared ? await insertSqlite(unique) : await db.sequelize.query<Returned>(
+    const can = await capabilitiesOf();
+    if (can.returning) {
+      const rows = can.jsonRows ? await insertJson(unique) : await db.sequelize.query<Returned>(
         `${ignore} INTO inbound_events ${COLUMNS} VALUES ${unique.map(values).join(", ")} RETURNING id, platform, event_key`,
         { type: QueryTypes.SELECT },
       );
@@ -141,12 +173,13 @@ export function createInboundWriter(db: Db, opts: { maxBatch?: number; maxInFlig
   /**
    * Takes the next batch. When nothing is being written and a second statement may start, a large set of
    * waiting events goes in two halves: the first half commits sooner and its callers are answered while
-   * the second half commits, so new events start arriving before the whole set is stored. On SQLite, with
-   * the driver's thread doing the commit, that keeps the main thread working instead of waiting
-   * (bench:dingtalk: 7.3–8.5k → 9.0–11.0k frames/s with 32 in flight).
+   * the second half commits, so new events start arriving before the whole set is stored. Only where a
+   * statement costs the main thread little (rows as JSON). On SQLite, with the driver's thread doing the
+   * commit, that keeps the main thread working instead of waiting (bench:dingtalk: 7.3–8.5k → 9.0–11.0k
+   * frames/s with 32 in flight).
    */
   function flushOne() {
-    const half = split && inFlight === 0 && maxInFlight > 1 && pending.length >= SPLIT_FROM;
+    const half = (opts.split ?? known?.jsonRows ?? false) && inFlight === 0 && maxInFlight > 1 && pending.length >= SPLIT_FROM;
     const batch = pending.slice(0, Math.min(maxBatch, half ? Math.ceil(pending.length / 2) : maxBatch));
     pending = pending.slice(batch.length);
     inFlight += 1;

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Sequelize, Transaction } from "sequelize";
 import type { Logger } from "pino";
 import { defineModels, type Models } from "./models";
-import { sqlitePrepared, type SqlitePrepared } from "./sqlite-prepared";
+import { preparedStatements, type Prepared } from "./prepared";
 import { createWriteBuffer, type WriteBuffer } from "./write-buffer";
 
 export type Dialect = "sqlite" | "mysql";
@@ -19,8 +19,8 @@ export interface Db {
   buffer(tx: Transaction): WriteBuffer | undefined;
   /** `FOR UPDATE` where the database has row locks; SQLite's single writer makes it unnecessary. */
   readonly lock: (typeof Transaction.LOCK)[keyof typeof Transaction.LOCK] | undefined;
-  /** SQLite only: prepared statements for the hot path (sqlite-prepared.ts). */
-  readonly prepared: SqlitePrepared | undefined;
+  /** Statements of the hot path straight on the driver (prepared.ts). */
+  readonly prepared: Prepared;
   close(): Promise<void>;
 }
 
@@ -42,7 +42,7 @@ export function createDb(opts: { url: string; poolMax: number; logSql: boolean; 
     return result;
   };
   const run = dialect === "sqlite" ? serializedTransactions(sequelize) : retryingTransactions(sequelize);
-  const prepared = dialect === "sqlite" ? sqlitePrepared(sequelize) : undefined;
+  const prepared = preparedStatements(sequelize, dialect);
   return {
     sequelize,
     models,
@@ -52,7 +52,7 @@ export function createDb(opts: { url: string; poolMax: number; logSql: boolean; 
     lock: dialect === "mysql" ? Transaction.LOCK.UPDATE : undefined,
     prepared,
     async close() {
-      await prepared?.close();
+      await prepared.close();
       await sequelize.close();
     },
   };
