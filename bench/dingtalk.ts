@@ -15,7 +15,7 @@
  * medians are compared, so a slow moment of a noisy machine does not decide the ratio. After each ChatOrder
  * run the bench waits until the bot has handled what that run stored, so the bot never works during a run.
  *
- *   BENCH_FRAMES=5000 BENCH_INFLIGHT=32 BENCH_ROUNDS=3 npm run bench:dingtalk
+ *   BENCH_FRAMES=5000 BENCH_INFLIGHT=32 BENCH_ROUNDS=5 npm run bench:dingtalk
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -32,7 +32,7 @@ import { deleteRedisKeys, emitResult, fmt, log, median, percentile, positive, ru
 
 const FRAMES = Math.trunc(positive("BENCH_FRAMES", 5000));
 const INFLIGHT = Math.trunc(positive("BENCH_INFLIGHT", 32));
-const ROUNDS = Math.trunc(positive("BENCH_ROUNDS", 3));
+const ROUNDS = Math.trunc(positive("BENCH_ROUNDS", 5));
 /** The ticket the bare client connects with; the app gets its own from connections/open. */
 const BARE_TICKET = "bare";
 const TOPIC_ROBOT = "/v1.0/im/bot/messages/get";

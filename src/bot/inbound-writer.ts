@@ -126,8 +126,11 @@ export function createInboundWriter(
   let lastDate = NaN;
   let lastDateText = "";
   const dateText = (d: Date) => (d.getTime() === lastDate ? lastDateText : ((lastDate = d.getTime()), (lastDateText = dateOf(d))));
+  // SQLite's json_extract gives an object at a path as its JSON text, so the event goes in as it is and is
+  // serialized once with the batch; MariaDB's JSON_TABLE takes only scalars, so there it is a string.
+  const payloadOf = db.dialect === "sqlite" ? (e: InboundEvent) => e : (e: InboundEvent) => JSON.stringify(e);
   function insertJson(rows: Waiter[]): Promise<Returned[]> {
-    const tuples = rows.map((w) => [w.event.platform, w.event.key, w.event.kind, JSON.stringify(w.event), dateText(w.receivedAt)]);
+    const tuples = rows.map((w) => [w.event.platform, w.event.key, w.event.kind, payloadOf(w.event), dateText(w.receivedAt)]);
     return db.prepared.all<Returned>(JSON_INSERT, [JSON.stringify(tuples)]);
   }
 

@@ -1,11 +1,11 @@
+import mysql2 from "mysql2";
 import type { Sequelize } from "sequelize";
 
 /**
  * Statements of the hot path run straight on the driver, skipping Sequelize's query(): about half a
  * millisecond of main-thread time per statement on top of the driver (stack capture, parameter formatting
- * with regexes, escaping, hooks, retries, result mapping; bench:dingtalk and bench:wecom profiles). They
- * use Sequelize's own connections, so the same pool, settings and limits as every other query; an error
- * is the driver's own (with its `code`), not wrapped by Sequelize.
+ * with regexes, escaping, hooks, retries, result mapping; bench:dingtalk and bench:wecom profiles). An
+ * error is the driver's own (with its `code`), not wrapped by Sequelize.
  */
 export interface Prepared {
   /** Runs `sql` with bound `params` and resolves to the rows it returns (a SELECT, or RETURNING). */
@@ -14,8 +14,9 @@ export interface Prepared {
   close(): Promise<void>;
 }
 
-export function preparedStatements(sequelize: Sequelize, dialect: "sqlite" | "mysql"): Prepared {
-  return dialect === "sqlite" ? sqlitePrepared(sequelize) : mysqlPrepared(sequelize);
+/** `connections`: how many statements may run at once (MariaDB/MySQL; SQLite has one connection). */
+export function preparedStatements(sequelize: Sequelize, dialect: "sqlite" | "mysql", connections = 4): Prepared {
+  return dialect === "sqlite" ? sqlitePrepared(sequelize) : mysqlPrepared(sequelize, connections);
 }
 
 /** The parts of a node-sqlite3 Statement used here. */
@@ -69,33 +70,43 @@ function sqlitePrepared(sequelize: Sequelize): Prepared {
   };
 }
 
-/** The parts of a mysql2 connection (callback API) used here. */
-interface MysqlConnection {
-  execute(sql: string, params: unknown[], cb: (err: Error | null, rows: unknown) => void): void;
-}
-
 /**
- * MariaDB/MySQL: a connection from Sequelize's pool for each statement, given back at once; mysql2's
- * execute() prepares a statement once per connection and keeps it, and sends the parameters in the binary
- * protocol, so nothing is escaped into the text of the statement.
+ * MariaDB/MySQL: a small pool of its own, configured as Sequelize configures its connections (same
+ * server, credentials, dialect options, session time zone) but without Sequelize's typeCast hook: with
+ * one, mysql2 wraps every field of every returned row in an object for the hook to look at, which was
+ * most of the cost of a statement's result in bench:wecom profiles. mysql2's execute() prepares a
+ * statement once per connection and sends the parameters in the binary protocol, so nothing is escaped
+ * into the statement's text. Connections open on first use, so an idle instance holds none.
  */
-function mysqlPrepared(sequelize: Sequelize): Prepared {
-  const manager = sequelize.connectionManager as unknown as {
-    getConnection(opts: { type: "write" }): Promise<MysqlConnection>;
-    releaseConnection(connection: MysqlConnection): Promise<void> | void;
-  };
+function mysqlPrepared(sequelize: Sequelize, connections: number): Prepared {
+  const config = sequelize.config as unknown as { host?: string; port?: string | number; username?: string; password?: string | null; database?: string };
+  const options = (sequelize as unknown as { options: unknown }).options as { timezone?: string; dialectOptions?: Record<string, unknown> };
+  // queryFormat shapes query() text; execute() never uses it.
+  const { queryFormat: _unused, ...dialectOptions } = options.dialectOptions ?? {};
+  const timezone = options.timezone ?? "+00:00";
+  const pool = mysql2.createPool({
+    host: config.host,
+    port: config.port === undefined ? undefined : Number(config.port),
+    user: config.username,
+    password: config.password ?? undefined,
+    database: config.database,
+    timezone,
+    flags: ["-FOUND_ROWS"],
+    bigNumberStrings: false,
+    supportBigNumbers: true,
+    ...dialectOptions,
+    connectionLimit: connections,
+    maxIdle: 1,
+  });
+  pool.on("connection", (connection) => {
+    connection.query(`SET time_zone = '${timezone}'`);
+  });
   return {
-    async all<T>(sql: string, params: unknown[]) {
-      const connection = await manager.getConnection({ type: "write" });
-      try {
-        return await new Promise<T[]>((resolve, reject) =>
-          connection.execute(sql, params, (err, rows) => (err ? reject(err) : resolve(Array.isArray(rows) ? (rows as T[]) : []))),
-        );
-      } finally {
-        await manager.releaseConnection(connection);
-      }
+    all<T>(sql: string, params: unknown[]) {
+      return new Promise<T[]>((resolve, reject) =>
+        pool.execute(sql, params as mysql2.ExecuteValues[], (err, rows) => (err ? reject(err) : resolve(Array.isArray(rows) ? (rows as T[]) : []))),
+      );
     },
-    // The statements live and die with the pool's connections, which Sequelize closes.
-    close: async () => undefined,
+    close: () => new Promise<void>((resolve, reject) => pool.end((err) => (err ? reject(err) : resolve()))),
   };
 }
