@@ -99,7 +99,12 @@ function mysqlPrepared(sequelize: Sequelize, connections: number): Prepared {
     maxIdle: 1,
   });
   pool.on("connection", (connection) => {
-    connection.query(`SET time_zone = '${timezone}'`);
+    // A connection that dies while idle leaves the pool (mysql2 does that); no error may go unheard.
+    connection.on("error", () => undefined);
+    // Not in the session's zone, it must not be used: a DATETIME would be read in another zone.
+    connection.query(`SET time_zone = '${timezone}'`, (err) => {
+      if (err) connection.destroy();
+    });
   });
   return {
     all<T>(sql: string, params: unknown[]) {
