@@ -50,8 +50,9 @@ export function createDedupeClaims(cache: Cache, ttlMs: number, opts: { maxBatch
   }
 
   // Claims made in the same turn of the event loop (callbacks parsed together) wait for each other, and
-  // those made while a batch is out wait for it. No longer: a sender that waits for its answers before
-  // sending more (DingTalk's Stream window, a connection's next callback) would only be slowed down.
+  // those made while a batch is out wait for it, but for nothing more (no linger to fill a batch): a
+  // sender that waits for its answers before sending more (DingTalk's Stream window, a connection's next
+  // callback) would only be slowed down.
   function kick() {
     if (scheduled || pending.length === 0 || inFlight >= maxInFlight) return;
     scheduled = true;

@@ -14,7 +14,10 @@ export interface Prepared {
   close(): Promise<void>;
 }
 
-/** `connections`: how many statements may run at once (MariaDB/MySQL; SQLite has one connection). */
+/**
+ * `connections`: how many statements may run at once on MariaDB/MySQL (SQLite has one connection); 4, as
+ * many as the inbound writer keeps in flight there.
+ */
 export function preparedStatements(sequelize: Sequelize, dialect: "sqlite" | "mysql", connections = 4): Prepared {
   return dialect === "sqlite" ? sqlitePrepared(sequelize) : mysqlPrepared(sequelize, connections);
 }
