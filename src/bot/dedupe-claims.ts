@@ -23,6 +23,9 @@ const MAX_BATCH = 256;
 const MAX_IN_FLIGHT = 1;
 
 export function createDedupeClaims(cache: Cache, ttlMs: number, opts: { maxBatch?: number; maxInFlight?: number } = {}): DedupeClaims {
+  // The in-process cache has no round trip to save: a claim is a map lookup, answered at once. Batching it
+  // only made every event wait a turn of the event loop before its INSERT could join a batch.
+  if (cache.kind === "memory") return { claim: (key) => cache.setIfAbsent(key, "1", ttlMs) };
   const maxBatch = opts.maxBatch ?? MAX_BATCH;
   const maxInFlight = opts.maxInFlight ?? MAX_IN_FLIGHT;
   let pending: Claim[] = [];

@@ -182,6 +182,11 @@ describe("inbound pipeline batching", () => {
         if (keys.some((k) => k.endsWith(":slow"))) await hold;
         return t.app.cache.setIfAbsentMany(keys, value, ttl);
       },
+      // The in-process cache is asked key by key (dedupe-claims.ts).
+      setIfAbsent: async (key, value, ttl) => {
+        if (key.endsWith(":slow")) await hold;
+        return t.app.cache.setIfAbsent(key, value, ttl);
+      },
     };
     const p = createInboundPipeline(
       { db: t.app.db, cache, log: t.app.log, now: () => new Date(), handle: async (e) => void handledAt.set(e.key, Date.now()) },

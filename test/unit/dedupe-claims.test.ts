@@ -3,12 +3,16 @@ import type { Cache } from "../../src/cache/cache";
 import { createMemoryCache } from "../../src/cache/memory";
 import { createTestRedisCache, onRedis } from "../helpers/redis";
 
-/** A memory cache that records each setIfAbsentMany call (its keys), optionally failing or held. */
+/**
+ * A cache with a round trip (as Redis) that records each setIfAbsentMany call (its keys), optionally
+ * failing or held; the memory cache underneath keeps the values.
+ */
 function recording(opts: { fail?: boolean; hold?: Promise<void> } = {}) {
   const inner = createMemoryCache();
   const calls: string[][] = [];
   const cache: Cache = {
     ...inner,
+    kind: "redis",
     async setIfAbsentMany(keys, value, ttlMs) {
       calls.push([...keys]);
       if (opts.hold) await opts.hold;
@@ -59,6 +63,22 @@ describe("de-dup claims", () => {
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(await claims.claim("r").catch((e: Error) => e.message)).toBe("cache went away");
     expect(failing.calls).toEqual([["p", "q"], ["r"]]);
+  });
+});
+
+describe("de-dup claims on the in-process cache", () => {
+  it("answers each claim at once, without waiting a turn to batch it, and a repeated key is won by its first claim", async () => {
+    const inner = createMemoryCache();
+    const batched: string[][] = [];
+    const cache: Cache = { ...inner, setIfAbsentMany: async (keys, value, ttl) => (batched.push(keys), inner.setIfAbsentMany(keys, value, ttl)) };
+    const claims = createDedupeClaims(cache, 60_000);
+    const answers: boolean[] = [];
+    for (const k of ["a", "b", "a"]) void claims.claim(k).then((first) => answers.push(first));
+    await Promise.resolve(); // a microtask, no turn of the event loop
+    await Promise.resolve();
+    expect(answers).toEqual([true, true, false]);
+    expect(batched).toEqual([]);
+    expect(await claims.claim("b")).toBe(false); // held for the TTL
   });
 });
 
