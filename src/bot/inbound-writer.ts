@@ -191,8 +191,12 @@ export function createInboundWriter(
       (err: unknown) => () => batch.forEach((w) => w.reject(err)),
     );
     settled = settled.then(async () => {
-      (await written)();
+      const answer = await written;
       inFlight -= 1;
+      // Events that waited out a whole commit gain nothing by waiting a turn more: the next statement goes
+      // to the driver before this batch's callers are answered, so its thread is not left idle meanwhile.
+      if (pending.length > 0 && inFlight < maxInFlight && !scheduled) flushOne();
+      answer();
       kick();
       if (inFlight === 0 && pending.length === 0) idleWaiters.splice(0).forEach((r) => r());
     });
