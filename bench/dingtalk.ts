@@ -155,8 +155,8 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   app.dingtalkStream!.start();
   await gw.waitConnected("app");
   // Warm-up, not counted: a whole run for each client and the bot's work after it. With only a few
-  // hundred frames, the first counted ChatOrder run was still the slowest of every bench (6.7–12k frames/s
-  // against 15–19k for the later ones): its code was still being compiled and the bot had not yet run once.
+  // hundred frames, the first counted ChatOrder run was the slowest of nearly every bench (6.7–12k frames/s
+  // against 15–19k for the later ones). Even after this warm-up it sometimes still is, for reasons not found.
   await gw.run("bare", FRAMES, INFLIGHT, "warm-base");
   await gw.run("app", FRAMES, INFLIGHT, "warm-svc");
   await app.inbound.drain();
