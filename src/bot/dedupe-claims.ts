@@ -1,7 +1,8 @@
 import type { Cache } from "../cache/cache";
 
 /**
- * The de-dup SET NX of inbound events, batched: keys claimed while a batch is out go together in the
+ * The de-dup SET NX of inbound events, batched where the cache is a round trip away (Redis; the
+ * in-process cache answers each claim at once): keys claimed while a batch is out go together in the
  * next one, so a burst of callbacks costs one cache round trip per batch (one EVALSHA on Redis) instead
  * of a command and a socket write each. On bench:wecom profiles the per-callback Redis writes were about
  * a tenth of the callback's CPU. Order is kept: a key claimed twice is won by its first claim.
