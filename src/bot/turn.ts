@@ -1,14 +1,14 @@
 import type { InboundEvent } from "../channels/channel";
-import type { UserRow } from "../db/models/users";
 import type { Locale } from "../domain/i18n";
 import type { Actor } from "../domain/roles";
 import type { BotDeps } from "./conversation";
+import type { SenderUser } from "./sender";
 
 /** One inbound event being answered: who sent it, as whom they act, and in which language to reply. */
 export interface Turn {
   deps: BotDeps;
   event: InboundEvent;
-  user: UserRow;
+  user: SenderUser;
   actor: Actor;
   locale: Locale;
   /**

@@ -15,8 +15,8 @@ export interface Prepared {
 }
 
 /**
- * `connections`: how many statements may run at once on MariaDB/MySQL (SQLite has one connection); 4, as
- * many as the inbound writer keeps in flight there.
+ * `connections`: how many statements may run at once on MariaDB/MySQL (SQLite has one connection): the
+ * inbound writer's batch, and the bot's reads and reply writes beside it.
  */
 export function preparedStatements(sequelize: Sequelize, dialect: "sqlite" | "mysql", connections = 4): Prepared {
   return dialect === "sqlite" ? sqlitePrepared(sequelize) : mysqlPrepared(sequelize, connections);

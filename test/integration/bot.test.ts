@@ -5,6 +5,7 @@ import { createChannelRegistry, type ChannelRegistry } from "../../src/channels/
 import { createSimulatorChannel } from "../../src/channels/simulator";
 import { createBot } from "../../src/bot/conversation";
 import type { Card } from "../../src/domain/card";
+import { noticeText } from "../../src/domain/cards";
 import type { Role } from "../../src/domain/roles";
 import { createTestApp, type TestApp } from "../helpers/test-app";
 import { API_ACTOR, actorFor, buildTeam, buildUser } from "../helpers/factories";
@@ -120,6 +121,40 @@ describe("chat bot", () => {
       expect(rows).toHaveLength(1);
       expect(rows[0].payload.userId).toBe(user?.id);
       expect(cardOf(rows[0]).notes).toContain("您还没有开通权限，请联系管理员");
+    });
+
+    it("lets a deactivated user talk but act with no role, and ignores a role name it does not know", async () => {
+      const gone = await userWith(["sales", "manager"]);
+      await gone.update({ active: false });
+      const refused = await say(gone, "下单");
+      expect(refused.map((r) => r.topic)).toEqual(["chat.text", "chat.card"]);
+      expect(refused[0].payload.text).toBe(noticeText("forbidden_action", {}, "zh-CN")); // not the one for other roles
+      // A role the code does not know grants nothing: stored by hand, next to a real one.
+      const odd = await userWith(["warehouse"]);
+      await t.app.db.sequelize.query("UPDATE users SET roles = 'auditor,warehouse' WHERE id = ?", { replacements: [odd.id] });
+      const told = await say(odd, "下单");
+      expect(told[0].payload.text).toContain("下单功能面向销售人员");
+      expect(cardOf(told[1]).kind).toBe("help");
+    });
+
+    it("stores each reply as an outbox row the dispatcher picks up: pending, due now, the event's position in its key", async () => {
+      const before = Date.now();
+      const key = `rows-${tag()}`;
+      await send({ kind: "text", key, from: team.warehouse.platformUserId, text: "下单" });
+      const rows = await m().Outbox.findAll({ where: { dedupeKey: { [Op.like]: `reply:simulator:${key}:%` } }, order: [["id", "ASC"]] });
+      expect(rows.map((r) => [r.topic, r.dedupeKey, r.status, r.attempts, r.sentAt, r.leaseUntil])).toEqual([
+        ["chat.text", `reply:simulator:${key}:0`, "pending", 0, null, null],
+        ["chat.card", `reply:simulator:${key}:1`, "pending", 0, null, null],
+      ]);
+      for (const row of rows) {
+        // Whole seconds on MariaDB's DATETIME, milliseconds on SQLite.
+        expect(row.nextAttemptAt.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+        expect(row.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now());
+        expect(row.createdAt.getTime()).toBe(row.nextAttemptAt.getTime());
+        expect(row.payload).toMatchObject({ userId: team.warehouse.id });
+      }
+      const due = await m().Outbox.count({ where: { id: rows.map((r) => r.id), status: "pending", nextAttemptAt: { [Op.lte]: new Date() } } });
+      expect(due).toBe(2);
     });
 
     it("says it did not understand small talk, politely and in text", async () => {
