@@ -1,4 +1,4 @@
-import ExcelJS from "exceljs";
+import { loadExcel, type ExcelJS } from "./excel";
 import { z } from "zod";
 import type { Locale } from "../domain/i18n";
 import { yuanToFen } from "../domain/money";
@@ -105,7 +105,7 @@ function cellText(v: ExcelJS.CellValue): string {
 /** Reads the first sheet of an .xlsx into header-keyed records with their Excel row numbers. */
 async function readSheet(buffer: Buffer, kind: ImportKind, locale: Locale): Promise<{ records: Array<{ row: number; cells: Record<string, string> }>; problem: string | null }> {
   const w = importWords(locale);
-  const book = new ExcelJS.Workbook();
+  const book = new (loadExcel().Workbook)();
   try {
     await book.xlsx.load(buffer as unknown as ArrayBuffer);
   } catch {

@@ -1,5 +1,5 @@
 import type Router from "@koa/router";
-import ExcelJS from "exceljs";
+import { loadExcel } from "../excel";
 import type { Context } from "koa";
 import { z } from "zod";
 import { DomainError } from "../../domain/errors";
@@ -86,7 +86,7 @@ export function adminImportPages(router: Router, { deps, render }: PageContext):
       to: q.to ? shanghaiDay(q.to, 1) : undefined,
       search: q.q || undefined,
     };
-    const book = new ExcelJS.Workbook();
+    const book = new (loadExcel().Workbook)();
     const sheet = book.addWorksheet(t(locale, "export.sheet"));
     sheet.columns = [
       { header: t(locale, "export.orderNo"), key: "orderNo", width: 20 },
