@@ -27,7 +27,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createApp, type App } from "../src/app";
-import { DWClient } from "../src/channels/dingtalk/sdk";
+import { loadDWClient } from "../src/channels/dingtalk/sdk";
 import { loadConfig } from "../src/config";
 import { deleteRedisKeys, emitResult, fmt, log, median, percentile, positive, runWithCleanup, table } from "./support";
 
@@ -128,7 +128,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   };
 
   // Baseline: the SDK client alone, acking each callback at once.
-  const bare = new DWClient({ clientId: "benchclient", clientSecret: "x" });
+  const bare = new (loadDWClient())({ clientId: "benchclient", clientSecret: "x" });
   bare.config.autoReconnect = false;
   bare.registerCallbackListener(TOPIC_ROBOT, (f) => bare.socketCallBackResponse(f.headers.messageId, {}));
   Reflect.set(bare, "dw_url", `${gw.base.replace("http", "ws")}/connect?ticket=${BARE_TICKET}`);

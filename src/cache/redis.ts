@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import type Redis from "ioredis";
 import { lockToken, type Cache } from "./cache";
 
 // Refill and take in one step so instances sharing a bucket never over-spend it.
@@ -56,7 +56,10 @@ const COMMAND_TIMEOUT_MS = 2000;
 export function createRedisCache(url: string, prefix: string): Cache {
   // Auto-pipelining: commands issued in the same turn of the event loop (the de-dup SET NX of many
   // concurrent callbacks) go out as one write and come back in one read, instead of a syscall pair each.
-  const redis = new Redis(url, {
+  // Required here, not at the top: an instance on the in-process cache never loads the client.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RedisClient = require("ioredis") as typeof Redis;
+  const redis = new RedisClient(url, {
     keyPrefix: prefix,
     maxRetriesPerRequest: 1,
     // The queue only covers start-up (commands sent before the first connection attempt); after it, a

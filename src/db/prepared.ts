@@ -1,4 +1,4 @@
-import mysql2 from "mysql2";
+import type mysql2 from "mysql2";
 import type { Sequelize } from "sequelize";
 
 /**
@@ -87,7 +87,10 @@ function mysqlPrepared(sequelize: Sequelize, connections: number): Prepared {
   // queryFormat shapes query() text; execute() never uses it.
   const { queryFormat: _unused, ...dialectOptions } = options.dialectOptions ?? {};
   const timezone = options.timezone ?? "+00:00";
-  const pool = mysql2.createPool({
+  // Required here, not at the top: an instance on SQLite never loads the MariaDB driver.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const driver = require("mysql2") as typeof mysql2;
+  const pool = driver.createPool({
     host: config.host,
     port: config.port === undefined ? undefined : Number(config.port),
     user: config.username,

@@ -1,4 +1,4 @@
-import mysql2 from "mysql2";
+import type mysql2 from "mysql2";
 import fs from "node:fs";
 import path from "node:path";
 import { Sequelize, Transaction } from "sequelize";
@@ -89,7 +89,7 @@ function mysqlInstance(
     logging,
     timezone: "+00:00",
     pool: { max: opts.poolMax, min: 0, acquire: 30000, idle: 10000 },
-    dialectOptions: { dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, charset: "utf8mb4", queryFormat: sendAsIs },
+    dialectOptions: { dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, charset: "utf8mb4", queryFormat: sendAsIs(driverFormat()) },
     define: { charset: "utf8mb4", collate: "utf8mb4_unicode_ci" },
   });
   // READ COMMITTED once per connection rather than a SET before every transaction: row locks and
@@ -109,9 +109,17 @@ function mysqlInstance(
  * (bench:wecom profiles). Sequelize sends fully escaped SQL through query() and bound parameters through
  * execute(), so a query without values goes out as it is; one with values is formatted as mysql2 would.
  */
-function sendAsIs(this: { config: { stringifyObjects?: boolean; timezone?: string } }, sql: string, values: unknown): string {
-  if (values == null || (Array.isArray(values) && values.length === 0)) return sql;
-  return mysql2.format(sql, values as Parameters<typeof mysql2.format>[1], this.config.stringifyObjects, this.config.timezone);
+function sendAsIs(format: typeof mysql2.format) {
+  return function queryFormat(this: { config: { stringifyObjects?: boolean; timezone?: string } }, sql: string, values: unknown): string {
+    if (values == null || (Array.isArray(values) && values.length === 0)) return sql;
+    return format(sql, values as Parameters<typeof mysql2.format>[1], this.config.stringifyObjects, this.config.timezone);
+  };
+}
+
+/** mysql2's formatter, required only where a MariaDB/MySQL database is configured (Sequelize loads the driver then too). */
+function driverFormat(): typeof mysql2.format {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("mysql2") as typeof mysql2).format;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { DWClient, emptyCallbackAck } from "../../src/channels/dingtalk/sdk";
+import { emptyCallbackAck, loadDWClient } from "../../src/channels/dingtalk/sdk";
+
+const DWClient = loadDWClient();
 
 /** stream.ts acknowledges a frame with emptyCallbackAck(); it must be exactly what the SDK would send. */
 describe("emptyCallbackAck", () => {

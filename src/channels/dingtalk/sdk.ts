@@ -1,11 +1,15 @@
 import type * as Sdk from "dingtalk-stream" with { "resolution-mode": "import" };
 
-// dingtalk-stream ships CommonJS (dist/index.cjs, its "require" export) but types that TypeScript reads
-// as ESM under "type": "module"; the types are taken as ESM and the code is required as CommonJS.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdk = require("dingtalk-stream") as typeof Sdk;
-
-export const DWClient = sdk.DWClient;
+/**
+ * The SDK's client class, loaded when a DingTalk stream is started rather than at start-up: the SDK and
+ * its axios and ws hold several MB resident that an instance without DingTalk never needs.
+ * dingtalk-stream ships CommonJS (dist/index.cjs, its "require" export) but types that TypeScript reads
+ * as ESM under "type": "module"; the types are taken as ESM and the code is required as CommonJS.
+ */
+export function loadDWClient(): typeof Sdk.DWClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("dingtalk-stream") as typeof Sdk).DWClient;
+}
 export type DWClient = Sdk.DWClient;
 export type DWClientDownStream = Sdk.DWClientDownStream;
 

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { DWClient, emptyCallbackAck, type DWClientDownStream } from "./sdk";
+import { emptyCallbackAck, loadDWClient, type DWClientDownStream } from "./sdk";
 import type { Logger } from "pino";
 import WebSocketImpl from "ws";
 import type WebSocket from "ws";
@@ -60,7 +60,7 @@ export function createDingtalkStream(config: DingtalkConfig, deps: DingtalkStrea
     state = next;
   };
 
-  class StreamClient extends DWClient {
+  class StreamClient extends loadDWClient() {
     /**
      * The gateway URL is a constant inside the SDK (dingtalk.md 1). With the official base the SDK's
      * own call is used; DINGTALK_STREAM_BASE (a proxy) gets the same request sent by us.
