@@ -167,7 +167,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   app.db.sequelize.addHook("beforeQuery", () => {
     if (counting) statements += 1;
   });
-  // On SQLite the inbound INSERT is a prepared statement run on the driver (src/db/sqlite-prepared.ts).
+  // On SQLite the inbound INSERT is a prepared statement run on the driver (src/db/prepared.ts).
   const prepared = app.db.prepared;
   if (prepared) {
     const all = prepared.all.bind(prepared);
