@@ -2,6 +2,7 @@ import { matchOne } from "../domain/catalog-match";
 import { visibleFields } from "../domain/field-visibility";
 import { helpCard, newOrderCard, noticeText, orderListCard, orderStatusCard, stockCard } from "../domain/cards";
 import { isDomainError } from "../domain/errors";
+import type { Locale } from "../domain/i18n";
 import { parseIntent } from "../domain/order-text";
 import { mayPerform } from "../domain/permissions";
 import { hasRole } from "../domain/roles";
@@ -34,6 +35,8 @@ export async function answerText(turn: Turn, raw: string): Promise<Reply[]> {
       return orderStatus(turn, intent.orderNo);
     case "stock":
       return stock(turn, intent.query);
+    case "language":
+      return setLanguage(turn, intent.locale);
     case "unknown":
       return [textReply(noticeText("not_understood", {}, turn.locale))];
   }
@@ -41,6 +44,12 @@ export async function answerText(turn: Turn, raw: string): Promise<Reply[]> {
 
 export function help(turn: Turn): Reply {
   return cardReply(helpCard({ locale: turn.locale, roles: turn.actor.roles }));
+}
+
+/** Anyone may choose their language, with or without a role; the answer is already in the new one. */
+async function setLanguage(turn: Turn, locale: Locale): Promise<Reply[]> {
+  await turn.deps.services.setUserLocale(me(turn), locale);
+  return [textReply(say(locale, "languageSet"))];
 }
 
 function mayOrder(turn: Turn): boolean {

@@ -54,6 +54,10 @@ const TEXTS = {
     "这张订单已经生成，如需修改请在小程序中修改",
     "That order was already created: edit it in the mini-app if it needs changing",
   ],
+  languageSet: [
+    "好的，以后用中文和您交流（小程序也一样）。发送「English」可切换为英文。",
+    'OK, I will use English from now on, in the mini-app too. Send "中文" to switch back to Chinese.',
+  ],
   failed: ["操作未能完成（{code}），请稍后重试或联系管理员", "That could not be done ({code}): try again later or ask your admin"],
 } as const satisfies Record<string, readonly [string, string]>;
 

@@ -140,6 +140,7 @@ const CORE_MESSAGES = {
     "管理员：在小程序管理页导入商品、客户和库存，维护审批规则",
     "Admin: import products, customers and stock and edit approval rules in the mini-app admin pages",
   ],
+  "help.language": ["发送「English」可切换为英文", 'Send "中文" to switch to Chinese'],
   "help.noRole": ["您还没有开通权限，请联系管理员", "You have no role yet: please ask your admin"],
 
   "new.title": ["新建订单", "New order"],

@@ -1,3 +1,4 @@
+import type { Locale } from "./i18n";
 import { yuanToFen } from "./money";
 import { ORDER_NO_PATTERN } from "./order-no";
 
@@ -17,6 +18,7 @@ export type BotIntent =
   | { kind: "my_orders" }
   | { kind: "order_status"; orderNo: string }
   | { kind: "stock"; query: string }
+  | { kind: "language"; locale: Locale }
   | { kind: "unknown"; text: string };
 
 /**
@@ -38,6 +40,9 @@ export function normalizeText(text: string): string {
 }
 
 const HELP = /^(?:帮助|help|\/help|菜单|menu|使用说明|怎么用|\?+)$/i;
+// The whole message, nothing else: "English" inside an order or a product name must stay what it is.
+const TO_ENGLISH = /^(?:english|英文|英语|切换(?:到|为|成)?(?:英文|英语)|(?:switch|change)(?: language)? to english|language:? ?(?:en|english))$/i;
+const TO_CHINESE = /^(?:中文|汉语|简体中文|chinese|切换(?:到|为|成)?中文|(?:switch|change)(?: language)? to chinese|language:? ?(?:zh|chinese|中文))$/i;
 const MY_ORDERS = /^(?:我的订单|我的单子|my orders?)$/i;
 const ORDER_WORD = "(?:(?:帮我|我要|请)?(?:下订单|下单|开单|新建订单|新订单)|(?:new order|place order|create order|order)(?![a-z]))";
 const NEW_ORDER = new RegExp(`^${ORDER_WORD}$`, "i");
@@ -56,6 +61,8 @@ export function parseIntent(text: string): BotIntent {
   if (t === "") return { kind: "unknown", text: t };
   if (HELP.test(t)) return { kind: "help" };
   const bare = t.replace(/[\s:!.?]+$/, "");
+  if (TO_ENGLISH.test(bare)) return { kind: "language", locale: "en" };
+  if (TO_CHINESE.test(bare)) return { kind: "language", locale: "zh-CN" };
   if (MY_ORDERS.test(bare)) return { kind: "my_orders" };
   if (NEW_ORDER.test(bare)) return { kind: "new_order" };
 

@@ -5,7 +5,7 @@ import type { MiniAppDeps } from "./deps";
 
 export const LANG_COOKIE = "co_lang";
 
-/** The page's language: the person's choice (a cookie), else Chinese. */
+/** The page's language before anyone is signed in: this browser's choice (a cookie), else Chinese. */
 export function localeFrom(ctx: Context): Locale {
   return localeOf(ctx.cookies.get(LANG_COOKIE) ?? null);
 }
@@ -20,6 +20,9 @@ export function requireViewer(deps: MiniAppDeps) {
     const session = deps.sessions.read(ctx);
     if (!session) throw new DomainError("unauthorized", "sign in first");
     ctx.state.viewer = await deps.services.loadViewer(session.userId);
+    // Signed in, the person's own choice counts, wherever they made it (here or in chat); the cookie only
+    // speaks for the pages seen before signing in.
+    ctx.state.locale = ctx.state.viewer.locale;
     await next();
   };
 }

@@ -25,6 +25,7 @@ import { listWarehouseQueue } from "./list-warehouse-queue";
 import { loadViewer, userNames } from "./load-viewer";
 import { quoteOrder } from "./quote-order";
 import { searchCustomers } from "./search-customers";
+import { setUserLocale } from "./user-locale";
 import { findPlatformUser, listUsers, setUserRoles } from "./users";
 import { listOutboxMessages, retryDeadOutbox } from "./outbox-admin";
 import { listProductsByIds } from "./upsert-products";
@@ -82,6 +83,8 @@ export function createServices(deps: ServiceDeps) {
     // The admin pages.
     listUsers,
     setUserRoles,
+    // The person's own language (the bot's "English" / "中文", the mini-app's switch).
+    setUserLocale,
     listOutboxMessages,
     retryDeadOutbox,
     setStockMany,

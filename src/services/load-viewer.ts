@@ -1,4 +1,5 @@
 import { DomainError } from "../domain/errors";
+import { localeOf, type Locale } from "../domain/i18n";
 import type { Viewer } from "../domain/order-access";
 import { isRole, type Role } from "../domain/roles";
 import type { ServiceDeps } from "./deps";
@@ -9,6 +10,8 @@ export interface MiniAppUser extends Viewer {
   name: string;
   platform: string;
   roles: Role[];
+  /** Their own choice of language (the bot's "English" / "中文", the mini-app's switch). */
+  locale: Locale;
 }
 
 const MAX_DEPTH = 12;
@@ -18,7 +21,7 @@ const MAX_DEPTH = 12;
  * outlives neither). Roles are read fresh on every request, so a revoked role takes effect at once.
  */
 export async function loadViewer(deps: ServiceDeps, userId: number): Promise<MiniAppUser> {
-  const user = await deps.db.models.User.findByPk(userId, { attributes: ["id", "name", "platform", "roles", "active"] });
+  const user = await deps.db.models.User.findByPk(userId, { attributes: ["id", "name", "platform", "roles", "active", "locale"] });
   if (!user || !user.active) throw new DomainError("unauthorized", "this account is no longer active");
   const roles = (user.roles ?? []).filter(isRole);
   return {
@@ -26,6 +29,7 @@ export async function loadViewer(deps: ServiceDeps, userId: number): Promise<Min
     name: user.name,
     platform: user.platform,
     roles,
+    locale: localeOf(user.locale),
     actor: { kind: "user", userId: user.id, roles, label: `user:${user.id}` },
     teamIds: await teamOf(deps, user.id),
   };

@@ -105,6 +105,28 @@ describe("chat bot", () => {
       expect(rows.map((r) => cardOf(r).title)).toEqual(["What I can do"]);
     });
 
+    it("switches a person's language on 'English' and back on '中文', for later replies too", async () => {
+      const may = await userWith(["sales"]);
+      const toEnglish = await say(may, "English");
+      expect(toEnglish.map((r) => r.payload.text)).toEqual(['OK, I will use English from now on, in the mini-app too. Send "中文" to switch back to Chinese.']);
+      expect((await m().User.findByPk(may.id))?.locale).toBe("en");
+      expect((await say(may, "帮助")).map((r) => cardOf(r).title)).toEqual(["What I can do"]);
+
+      const toChinese = await say(may, "切换中文");
+      expect(toChinese[0].payload.text).toMatch(/^好的，以后用中文和您交流/);
+      expect((await m().User.findByPk(may.id))?.locale).toBe("zh-CN");
+      expect((await say(may, "help")).map((r) => cardOf(r).title)).toEqual(["我能帮您做什么"]);
+    });
+
+    it("lets someone with no role choose their language, and says how in the help card", async () => {
+      const guest = await userWith([]);
+      const help = cardOf((await say(guest, "帮助"))[0]);
+      expect(help.notes).toContain("发送「English」可切换为英文");
+      await say(guest, "language: en");
+      expect((await m().User.findByPk(guest.id))?.locale).toBe("en");
+      expect(cardOf((await say(guest, "help"))[0]).notes).toContain('Send "中文" to switch to Chinese');
+    });
+
     it("creates a first-time sender from the directory without roles and tells them to ask for one", async () => {
       // The app's simulator reads its "directory" from our users table, so this one has its own.
       const uid = `new-${tag()}`;

@@ -116,6 +116,19 @@ describe("mini-app sign-in, CSRF and who sees what", () => {
     expect((await agent.get("/m")).text).toContain("我的草稿");
   });
 
+  it("keeps the language on the person: chosen here, it is what the bot uses; chosen in chat, the pages follow", async () => {
+    const { rep } = await buildTeam(t.app);
+    const { agent } = await signInAs(t, rep);
+    await agent.get("/m/lang").query({ to: "en", next: "/m" });
+    expect((await t.app.db.models.User.findByPk(rep.id))?.locale).toBe("en");
+
+    // Switched back in chat (the same service the bot calls): the pages follow, whatever this browser's cookie says.
+    await t.app.services.setUserLocale(rep.id, "zh-CN");
+    expect((await agent.get("/m")).text).toContain("我的草稿");
+    await t.app.services.setUserLocale(rep.id, "en");
+    expect((await agent.get("/m")).text).toContain("My drafts");
+  });
+
   it("sends a visitor inside WeCom without a session to WeCom sign-in", async () => {
     const wecom = await createTestApp({ env: { WECOM_CORP_ID: "ww1", WECOM_AGENT_ID: "1000002", WECOM_SECRET: "s".repeat(43), WECOM_TOKEN: "tok", WECOM_AES_KEY: "a".repeat(43) } });
     try {

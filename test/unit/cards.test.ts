@@ -379,13 +379,13 @@ describe("helpCard", () => {
     expect(field(card, "我的订单")).toBe("我的订单");
     expect(field(card, "查订单")).toBe("查 SO-20261123-0001");
     expect(field(card, "查库存")).toBe("库存 N95");
-    expect(card.notes).toEqual([]);
+    expect(card.notes).toEqual([t("zh-CN", "help.language")]);
   });
 
   it("gives the warehouse its own hint and no ordering examples", () => {
     const card = helpCard({ ...zh, roles: ["warehouse"] });
     expect(field(card, "下单")).toBeUndefined();
-    expect(card.notes).toEqual([t("zh-CN", "help.warehouse")]);
+    expect(card.notes).toEqual([t("zh-CN", "help.warehouse"), t("zh-CN", "help.language")]);
     expect(card.notes?.[0]).toContain("开始拣货");
   });
 
@@ -393,7 +393,7 @@ describe("helpCard", () => {
     const card = helpCard({ ...en, roles: ["manager", "finance"] });
     expect(card.title).toBe("What I can do");
     expect(field(card, "Place an order")).toBe("order ACME: 20 x SKU-1001, 5 x SKU-2002 @ 12.5");
-    expect(card.notes).toHaveLength(2);
+    expect(card.notes).toHaveLength(3);
     expect(card.notes?.[0]).toContain("Approve or Reject");
     expect(card.notes?.[1]).toContain("record payments");
   });
@@ -401,7 +401,7 @@ describe("helpCard", () => {
   it("tells someone without a role to ask the admin", () => {
     const card = helpCard({ ...zh, roles: [] });
     expect(card.fields).toEqual([]);
-    expect(card.notes).toEqual(["您还没有开通权限，请联系管理员"]);
+    expect(card.notes).toEqual(["您还没有开通权限，请联系管理员", "发送「English」可切换为英文"]);
   });
 });
 

@@ -192,6 +192,15 @@ describe("parseIntent", () => {
     ["an empty message", "   ", { kind: "unknown", text: "" }],
     ["查 without an order number", "查 N95", { kind: "unknown", text: "查 N95" }],
     ["库存 without a product", "库存", { kind: "unknown", text: "库存" }],
+    // language
+    ["English alone", "English", { kind: "language", locale: "en" }],
+    ["切换英文", "切换英文", { kind: "language", locale: "en" }],
+    ["switch to English, with a full stop", "Switch to English.", { kind: "language", locale: "en" }],
+    ["中文", "中文", { kind: "language", locale: "zh-CN" }],
+    ["切换到中文 with a full-width exclamation mark", "切换到中文！", { kind: "language", locale: "zh-CN" }],
+    ["language: zh with a full-width colon", "language：zh", { kind: "language", locale: "zh-CN" }],
+    ["English inside an order stays an order", "下单 English School: N95 x2", { kind: "order_text", customer: "English School", lines: [{ product: "N95", qty: 2, unit: null, unitPriceFen: null, raw: "N95 x2" }], problems: [] }],
+    ["a stock question about 中文 books", "中文图书库存", { kind: "stock", query: "中文图书" }],
     ["a word that only starts like a keyword", "orders", { kind: "unknown", text: "orders" }],
     ["two order numbers at once", "查 SO-20261123-0001 SO-20261123-0002", { kind: "unknown", text: "查 SO-20261123-0001 SO-20261123-0002" }],
   ];

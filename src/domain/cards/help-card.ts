@@ -32,6 +32,7 @@ export function helpCard(ctx: HelpContext): Card {
   }
   const notes = ROLE_HINTS.filter((h) => has(h.roles)).map((h) => t(locale, h.key));
   if (roles.length === 0) notes.push(t(locale, "help.noRole"));
+  notes.push(t(locale, "help.language"));
   return {
     kind: "help",
     locale,

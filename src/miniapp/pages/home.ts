@@ -23,6 +23,8 @@ export function homePages(router: Router, { deps, render }: PageContext): void {
 
   router.get("/lang", async function switchLanguage(ctx) {
     const to = localeOf(String(ctx.query.to ?? ""));
+    // Kept on the person too, so the bot's messages and cards follow the choice made here.
+    await deps.services.setUserLocale(viewerOf(ctx).id, to);
     ctx.cookies.set(LANG_COOKIE, to, { httpOnly: true, sameSite: "lax", path: "/", maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
     const next = String(ctx.query.next ?? "/m");
     ctx.redirect(/^\/m(\/[\w\-/]*)?$/.test(next) ? next : "/m");
