@@ -99,7 +99,7 @@ describe("DingTalk approval flow", () => {
     expect(await statusOf(order!.id)).toBe("pending_approval");
     const [approval] = api.cardsTo(s.leader.platformUserId);
     expect(approval.cardTemplateId).toBe("tpl-approval.schema");
-    expect(approval.cardData.cardParamMap).toMatchObject({ btn1_label: "同意", btn2_label: "驳回", link_label: "详情" });
+    expect(approval.cardData.cardParamMap).toMatchObject({ btn1_label: "同意", btn2_label: "驳回", link_label: "查看详情" });
     expect(approval.cardData.cardParamMap.link_url).toMatch(/^https:\/\/order\.example\.com\/dingtalk\/h5\?next=%2Fm%2Forders%2F\d+$/);
     expect(approval.outTrackId).not.toBe(preview.outTrackId);
     const ref = await m().CardRef.findOne({ where: { orderId: order!.id, kind: "approval" } });

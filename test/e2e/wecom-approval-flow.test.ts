@@ -112,7 +112,7 @@ describe("WeCom approval flow", () => {
     const preview = previewSend.template_card!;
     expect(preview.card_type).toBe("button_interaction");
     expect(JSON.stringify(preview)).toContain(order!.orderNo);
-    expect(buttonTexts(preview)).toEqual(["提交", "取消"]);
+    expect(buttonTexts(preview)).toEqual(["提交", "取消", "在小程序中修改"]);
 
     // 2. The rep taps 提交: the EventKey is the one the card was sent with.
     const submitScope = fake.expect({ send: 1, update: 1 });
@@ -127,9 +127,12 @@ describe("WeCom approval flow", () => {
     const approval = approvalSend.template_card!;
     expect(approval.card_type).toBe("button_interaction");
     expect(JSON.stringify(approval)).toContain(order!.orderNo);
-    expect(buttonTexts(approval)).toEqual(["同意", "驳回"]);
-    const keys = approval.button_list!.map((b) => b.key);
+    expect(buttonTexts(approval)).toEqual(["同意", "驳回", "查看详情"]);
+    // Keys only on the buttons that call back; 查看详情 is a url button (type 1) to the order's page.
+    const keys = approval.button_list!.filter((b) => b.type !== 1).map((b) => b.key!);
     expect(new Set(keys).size).toBe(2);
+    expect(approval.button_list![2]).toMatchObject({ type: 1, url: approval.card_action!.url });
+    expect(approval.card_action!.url).toContain(encodeURIComponent("/wecom/oauth?next=%2Fm%2Forders%2F"));
     for (const key of keys) expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
     // task_id: digits, letters and _-@ only, at most 128 bytes, never used before (wecom.md 5.2, 5.7).
     expect(approval.task_id).toMatch(/^[A-Za-z0-9_@-]{1,128}$/);

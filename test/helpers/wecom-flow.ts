@@ -18,8 +18,10 @@ export interface TemplateCardJson {
   task_id: string;
   main_title?: { title?: string; desc?: string };
   source?: { desc?: string };
-  button_list?: Array<{ type?: number; text: string; style?: number; key: string }>;
+  /** type 0 (or none) calls back with its key; type 1 opens its url and has no key (wecom.md 5.1). */
+  button_list?: Array<{ type?: number; text: string; style?: number; key?: string; url?: string }>;
   button_selection?: { question_key: string; option_list: Array<{ id: string; text: string }> };
+  card_action?: { type: number; url?: string };
   replace_text?: string;
   [field: string]: unknown;
 }
@@ -141,6 +143,8 @@ export class FakeWecom {
   /** The template_card_event for a tap on `button` of a card we sent (wecom.md 2.2), with a fresh ResponseCode. */
   clickXml(from: string, card: TemplateCardJson, buttonText: string): { xml: string; responseCode: string } {
     const button = buttonOf(card, buttonText);
+    // A url button opens a page in the client; WeCom sends no event for it.
+    if (button.type === 1 || button.key === undefined) throw new Error(`button "${buttonText}" of card ${card.task_id} opens a page and calls nothing back`);
     const responseCode = this.issueClickCode(card.task_id, from);
     const xml = cardEventXml({ from, key: button.key, taskId: card.task_id, responseCode, createTime: ++this.clickTime });
     return { xml, responseCode };

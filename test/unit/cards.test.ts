@@ -160,7 +160,7 @@ describe("approvalCard", () => {
     ]);
     expect(card.select).toMatchObject({ action: "approval.reject", name: "reason", values: { orderId: "12", stepId: "3" } });
     expect(card.select?.options.map((o) => o.label)).toEqual(["价格过低", "信用超限", "库存不足", "信息有误", "其他"]);
-    expect(card.link).toEqual({ label: "详情", path: "/m/orders/12" });
+    expect(card.link).toEqual({ label: "查看详情", path: "/m/orders/12" });
     expect(card.ref).toEqual({ orderId: "12", stepId: "3" });
     expect(card.banner).toBeUndefined();
   });
@@ -292,7 +292,7 @@ describe("orderStatusCard", () => {
     expect(field(card, "物流")).toBe("顺丰速运 SF1234567890 · 2026/11/23 14:05");
     expect(field(card, "已付 / 合计")).toBe("¥1,000.00 / ¥6,625.00");
     expect(field(card, "下单时间")).toBe("2026/11/23 10:00");
-    expect(card.link).toEqual({ label: "详情", path: "/m/orders/12" });
+    expect(card.link).toEqual({ label: "查看详情", path: "/m/orders/12" });
   });
 
   it("gives the rejection reason in the banner", () => {

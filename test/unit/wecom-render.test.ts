@@ -18,10 +18,14 @@ describe("WeCom card renderer", () => {
     const card = render.card(approvalCard(pending, 3, zh), ctx) as Json;
     expect(card).toMatchObject({ card_type: "button_interaction", task_id: "co-test-1", main_title: { title: "审批：SO-20261123-0001" } });
     expect(card.card_action).toEqual({ type: 1, url: ctx.link("/m/orders/12") });
-    expect(card.button_list.map((b: Json) => [b.style, decodeButtonKey(b.key)])).toEqual([
-      [1, { action: "approval.approve", values: { orderId: "12", stepId: "3" } }],
-      [3, { action: "approval.reject", values: { orderId: "12", stepId: "3" } }],
+    const [approve, reject, detail] = card.button_list as Json[];
+    expect([approve, reject].map((b: Json) => [b.type, b.text, b.style, decodeButtonKey(b.key)])).toEqual([
+      [0, "同意", 1, { action: "approval.approve", values: { orderId: "12", stepId: "3" } }],
+      [0, "驳回", 3, { action: "approval.reject", values: { orderId: "12", stepId: "3" } }],
     ]);
+    // 查看详情 opens the order in the mini-app: a url button, which calls nothing back and needs no key.
+    expect(detail).toEqual({ type: 1, text: "查看详情", style: 2, url: ctx.link("/m/orders/12") });
+    expect(card.button_list).toHaveLength(3);
     const selection = card.button_selection;
     expect(selection.option_list[0]).toEqual({ id: "0", text: "价格过低" });
     expect(decodeSelection(selection.question_key, "0")).toEqual({ action: "approval.reject", name: "reason", value: "价格过低" });
@@ -82,7 +86,7 @@ describe("WeCom card renderer", () => {
     const status = render.card(orderStatusCard(buildOrderView({ lines: buildLines(8) }), zh), ctx) as Json;
     expect(status.card_type).toBe("text_notice");
     expect(status.card_action).toEqual({ type: 1, url: ctx.link("/m/orders/12") });
-    expect(status.jump_list).toEqual([{ type: 1, title: "详情", url: ctx.link("/m/orders/12") }]);
+    expect(status.jump_list).toEqual([{ type: 1, title: "查看详情", url: ctx.link("/m/orders/12") }]);
     expect(status.sub_title_text).toContain("另有 2 项未显示");
     const bare = render.card({ kind: "notice", locale: "zh-CN", title: "通知", fields: [], buttons: [] }, ctx) as Json;
     expect(bare.card_action).toEqual({ type: 1, url: ctx.link("/m") });

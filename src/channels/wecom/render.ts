@@ -112,6 +112,11 @@ function view(card: Card, ctx: RenderContext, type: WecomCardType) {
       style: STYLE[b.style],
       key: encodeButtonKey(i, b.action, b.values),
     })),
+    // The card body opens the link too, but nothing on it says so: a labelled url button (wecom.md 5.1,
+    // button_list type 1) where a button is left, after the ones that call back.
+    detail: type === "button_interaction" && url && card.link && card.buttons.length > 0 && card.buttons.length < LIMITS.buttons
+      ? { text: Array.from(card.link.label).length <= LIMITS.buttonText ? card.link.label : t(card.locale, "btn.detail"), url }
+      : null,
     selection: type === "button_interaction" ? selectionFor(card) : null,
     select: type === "multiple_interaction" ? select(card) : null,
     submit: type === "multiple_interaction" && card.select
