@@ -1,15 +1,16 @@
 import { Op, type WhereOptions } from "sequelize";
+import type { Card } from "../domain/card";
 import { helpCard } from "../domain/cards";
 import { hasRole } from "../domain/roles";
 import { businessDay } from "../domain/time";
 import { say } from "./messages";
-import { cardReply, textReply, type Reply } from "./replies";
+import { cardReply, type Reply } from "./replies";
 import { me, type Turn } from "./turn";
 
 const GREETED_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Opening the app or the chat: a greeting with what waits for this person, and the help card — once
+ * Opening the app or the chat: a greeting card with what waits for this person and what to type — once
  * per Shanghai calendar day, since platforms send "enter chat" every time the window is opened.
  */
 export async function answerOpen(turn: Turn): Promise<Reply[]> {
@@ -18,18 +19,39 @@ export async function answerOpen(turn: Turn): Promise<Reply[]> {
   if (await cache.get(key)) return [];
   // Marked only after the replies are committed, so a crash in between greets again instead of never.
   turn.afterReplies.push(() => cache.set(key, "1", GREETED_TTL_MS));
-  const lines = [say(turn.locale, "greeting", { name: turn.user.name }), ...(await todos(turn))];
-  return [textReply(lines.join(turn.locale === "en" ? " " : "")), cardReply(helpCard({ locale: turn.locale, roles: turn.actor.roles }))];
+  return [cardReply(greetingCard(turn, await todos(turn)))];
 }
 
-async function todos(turn: Turn): Promise<string[]> {
+interface Todo {
+  text: string;
+  /** Where the mini-app shows them. */
+  path: string;
+}
+
+/**
+ * One card: the greeting as its title, what waits for this person on top (and its page behind the
+ * card's link), then the help card's examples.
+ */
+function greetingCard(turn: Turn, waiting: Todo[]): Card {
+  const { locale } = turn;
+  const help = helpCard({ locale, roles: turn.actor.roles });
+  const card: Card = { ...help, title: say(locale, "greeting", { name: turn.user.name }) };
+  if (waiting.length === 0) return card;
+  return {
+    ...card,
+    banner: { text: waiting.map((w) => w.text).join(locale === "en" ? " " : ""), tone: "warning" },
+    link: { label: say(locale, "todoOpen"), path: waiting[0].path },
+  };
+}
+
+async function todos(turn: Turn): Promise<Todo[]> {
   const m = turn.deps.serviceDeps.db.models;
-  const out: string[] = [];
+  const out: Todo[] = [];
   const approvals = await pendingApprovals(turn);
-  if (approvals > 0) out.push(say(turn.locale, "todoApprovals", { n: approvals }));
+  if (approvals > 0) out.push({ text: say(turn.locale, "todoApprovals", { n: approvals }), path: "/m/approvals" });
   if (hasRole(turn.actor, "sales", "manager", "director", "admin")) {
     const drafts = await m.Order.count({ where: { salesRepId: me(turn), status: "draft" } });
-    if (drafts > 0) out.push(say(turn.locale, "todoDrafts", { n: drafts }));
+    if (drafts > 0) out.push({ text: say(turn.locale, "todoDrafts", { n: drafts }), path: "/m/orders?status=draft" });
   }
   return out;
 }

@@ -43,6 +43,7 @@ const TEXTS = {
   greeting: ["{name}，您好！", "Hi {name}!"],
   todoApprovals: ["您有 {n} 个订单待审批。", "{n} order(s) are waiting for your approval."],
   todoDrafts: ["您有 {n} 个草稿订单尚未提交。", "{n} draft order(s) are not submitted yet."],
+  todoOpen: ["去处理", "Open"],
   discardNotDraft: [
     "订单 {orderNo} 当前为「{status}」，不能再作为草稿撤销",
     "Order {orderNo} is {status}: it can no longer be discarded as a draft",

@@ -493,9 +493,10 @@ describe("chat bot", () => {
       const rep = await userWith(["sales"], { managerId: manager.id });
       await pendingOrder(rep);
       const first = await send({ kind: "open", from: manager.platformUserId });
-      expect(first.map((r) => r.topic)).toEqual(["chat.text", "chat.card"]);
-      expect(first[0].payload.text).toContain("您有 1 个订单待审批");
-      expect(cardOf(first[1]).kind).toBe("help");
+      expect(first.map((r) => r.topic)).toEqual(["chat.card"]);
+      const card = cardOf(first[0]);
+      expect(card).toMatchObject({ kind: "help", title: `${manager.name}，您好！`, link: { label: "去处理", path: "/m/approvals" } });
+      expect(card.banner).toEqual({ text: "您有 1 个订单待审批。", tone: "warning" });
       expect(await send({ kind: "open", from: manager.platformUserId })).toEqual([]);
     });
 
@@ -504,7 +505,16 @@ describe("chat bot", () => {
       const { customer, products } = await catalog([{ name: "口罩" }]);
       await t.app.services.placeOrder({ customerId: customer.id, lines: [{ productId: products[0].id, qty: 1 }], source: "chat", salesRepId: rep.id }, actorFor(rep));
       const [greeting] = await send({ kind: "open", from: rep.platformUserId });
-      expect(greeting.payload.text).toContain("您有 1 个草稿订单尚未提交");
+      expect(cardOf(greeting).banner?.text).toBe("您有 1 个草稿订单尚未提交。");
+      expect(cardOf(greeting).link).toEqual({ label: "去处理", path: "/m/orders?status=draft" });
+      expect(cardOf(greeting).fields.map((f) => f.label)).toContain("下单");
+    });
+
+    it("greets with the help card alone when nothing waits", async () => {
+      const clerk = await userWith(["warehouse"]);
+      const [greeting] = await send({ kind: "open", from: clerk.platformUserId });
+      expect(cardOf(greeting)).toMatchObject({ kind: "help", title: `${clerk.name}，您好！`, link: { path: "/m" } });
+      expect(cardOf(greeting).banner).toBeUndefined();
     });
   });
 });
