@@ -19,7 +19,7 @@ import type { ChatChannel } from "./channels/channel";
 import { createChannelRegistry, type ChannelRegistry } from "./channels/registry";
 import { createSimulatorChannel, type SimulatorChannel } from "./channels/simulator";
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
-import { createWecomChannel, createWecomContactClient, groupMsgSendResult, wecomCallbacks } from "./channels/wecom";
+import { createWecomChannel, groupMsgSendResult, wecomCallbacks } from "./channels/wecom";
 import { createWecomClient } from "./channels/wecom/client";
 import { wecomOAuthRoutes } from "./channels/wecom/oauth";
 import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
@@ -201,7 +201,8 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   if (wecomConfig) {
     // Customer notices waiting for their owner's tap: sent, failed or expired, and one reminder (wecom.md 7.2).
     const noticeLog = log.child({ module: "wecom-notices" });
-    const contacts = createWecomContactClient(wecomConfig, { cache, log: noticeLog, now: deps.now, onCall });
+    // get_groupmsg_send_result takes the 客户联系 secret's token when one is set (client.ts).
+    const contacts = createWecomClient(wecomConfig, { cache, log: noticeLog, now: deps.now, onCall });
     jobList.push(
       customerNoticeResultsJob(wecomConfig.noticePollCron, {
         db,

@@ -28,6 +28,12 @@ export const WECOM_DEFAULT_API_BASE = "https://qyapi.weixin.qq.com";
 // 150,000 calls/hour per corp and API is ~41.7/s sustained (wecom.md 3.3); stay just under it.
 const WECOM_DEFAULT_RATE_PER_SEC = 40;
 const WECOM_CORE = ["WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY"] as const;
+/**
+ * A secret as the admin console shows it (43 letters, digits, - and _ in practice; a little latitude kept).
+ * A stray quote, space or line end would be refused by gettoken, and repeated refusals get the IP
+ * blocked (wecom.md 3.1). The message never repeats the value.
+ */
+const wecomSecret = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "must be the secret as the admin console shows it: letters, digits, - and _ only (no quotes or spaces)");
 /** Outside production an unset SESSION_SECRET is this: random, the same for every loadConfig in this process. */
 const PROCESS_SESSION_SECRET = crypto.randomBytes(32).toString("base64url");
 
@@ -73,11 +79,13 @@ const Env = z.object({
   // WeCom: an empty value (`WECOM_TOKEN=` from an env file) counts as unset.
   WECOM_CORP_ID: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,64}$/, "must be the corp id (letters and digits, e.g. ww1436e0e65a779aee)")),
   WECOM_AGENT_ID: unsetIfEmpty(z.coerce.number({ message: "must be the app's integer agentid" }).int().positive()),
-  WECOM_SECRET: unsetIfEmpty(z.string().min(1)),
+  WECOM_SECRET: unsetIfEmpty(wecomSecret),
   WECOM_TOKEN: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{1,32}$/, "must be 1-32 letters or digits")),
   WECOM_AES_KEY: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9]{43}$/, "must be exactly 43 letters or digits")),
   WECOM_API_BASE: unsetIfEmpty(z.url({ message: "must be an absolute URL such as https://qyapi.weixin.qq.com" })),
-  WECOM_CONTACT_SECRET: unsetIfEmpty(z.string().min(1)),
+  // Both name the 客户联系 secret (wecom.md 7.1): EXTERNAL as the issue does, CONTACT as earlier releases did.
+  WECOM_EXTERNAL_SECRET: unsetIfEmpty(wecomSecret),
+  WECOM_CONTACT_SECRET: unsetIfEmpty(wecomSecret),
   WECOM_RATE_PER_SEC: unsetIfEmpty(z.coerce.number().positive()),
   WECOM_CALLBACK_WINDOW_SEC: unsetIfEmpty(z.coerce.number().int().min(1).max(86400)),
   WECOM_ROLE_MAP: unsetIfEmpty(z.string()),
@@ -147,7 +155,10 @@ export interface WecomConfig {
   aesKey: string;
   /** No trailing slash. */
   apiBase: string;
-  /** The 客户联系 secret, for customer-contact APIs (wecom.md 7.1); null when not set. */
+  /**
+   * The 客户联系 secret (WECOM_EXTERNAL_SECRET, or WECOM_CONTACT_SECRET): every /cgi-bin/externalcontact/
+   * call takes its own token when set (wecom.md 7.1); null: those calls take the app's.
+   */
   contactSecret: string | null;
   ratePerSec: number;
   /** Callbacks whose signed timestamp is further than this from now are refused as replays. */
@@ -206,15 +217,16 @@ function toSessionConfig(e: Env): Config["session"] {
   };
 }
 
-/** All of the core five or none: a partial set is a half-configured app, refused with the first gap named. */
+/** All of the core five or none: a partial set is a half-configured app, refused naming every gap. */
 function toWecomConfig(e: Env): WecomConfig | null {
   const present = WECOM_CORE.filter((name) => e[name] !== undefined);
   // The role map is checked even while WeCom is off, so a typo does not wait for the day it is switched on.
   const roleMap = parseRoleMap(e.WECOM_ROLE_MAP);
-  const trigger = present[0] ?? (e.WECOM_CONTACT_SECRET !== undefined ? "WECOM_CONTACT_SECRET" : undefined);
+  const contactSecret = toContactSecret(e);
+  const trigger = present[0] ?? contactSecret?.name;
   if (!trigger) return null;
-  const missing = WECOM_CORE.find((name) => e[name] === undefined);
-  if (missing) throw new ConfigError(`${missing}: required when ${trigger} is set`);
+  const missing = WECOM_CORE.filter((name) => e[name] === undefined);
+  if (missing.length) throw new ConfigError(`${missing.join(", ")}: required when ${trigger} is set`);
   return {
     corpId: e.WECOM_CORP_ID!,
     agentId: e.WECOM_AGENT_ID!,
@@ -222,12 +234,23 @@ function toWecomConfig(e: Env): WecomConfig | null {
     token: e.WECOM_TOKEN!,
     aesKey: e.WECOM_AES_KEY!,
     apiBase: (e.WECOM_API_BASE ?? WECOM_DEFAULT_API_BASE).replace(/\/+$/, ""),
-    contactSecret: e.WECOM_CONTACT_SECRET ?? null,
+    contactSecret: contactSecret?.value ?? null,
     ratePerSec: e.WECOM_RATE_PER_SEC ?? WECOM_DEFAULT_RATE_PER_SEC,
     callbackWindowSec: e.WECOM_CALLBACK_WINDOW_SEC ?? 300,
     roleMap,
     noticePollCron: e.WECOM_NOTICE_POLL_CRON === "off" ? null : (e.WECOM_NOTICE_POLL_CRON ?? "*/10 * * * *"),
   };
+}
+
+/** The 客户联系 secret under either name; two different values are a contradiction, refused without echoing them. */
+function toContactSecret(e: Env): { name: "WECOM_EXTERNAL_SECRET" | "WECOM_CONTACT_SECRET"; value: string } | null {
+  const external = e.WECOM_EXTERNAL_SECRET;
+  const contact = e.WECOM_CONTACT_SECRET;
+  if (external !== undefined && contact !== undefined && external !== contact) {
+    throw new ConfigError("WECOM_EXTERNAL_SECRET: differs from WECOM_CONTACT_SECRET; both name the 客户联系 secret, set one of them");
+  }
+  if (external !== undefined) return { name: "WECOM_EXTERNAL_SECRET", value: external };
+  return contact === undefined ? null : { name: "WECOM_CONTACT_SECRET", value: contact };
 }
 
 function toConfig(e: Env): Omit<Config, "wecom" | "dingtalk" | "jobs"> {

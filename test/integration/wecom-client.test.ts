@@ -1,8 +1,10 @@
 import nock from "nock";
 import pino from "pino";
+import { createMemoryCache } from "../../src/cache/memory";
 import { ChannelError, type ChatChannel, type ChatUser } from "../../src/channels/channel";
 import { createWecomChannel } from "../../src/channels/wecom";
 import { createCardCodes } from "../../src/channels/wecom/card-codes";
+import { WecomApiError, createWecomClient } from "../../src/channels/wecom/client";
 import { decodeButtonKey } from "../../src/channels/wecom/keys";
 import type { WecomConfig } from "../../src/config";
 import { approvalCard, orderStatusCard } from "../../src/domain/cards";
@@ -217,5 +219,104 @@ describe("WeCom channel over HTTP", () => {
     });
     expect(new URL(ch.miniAppLink(to("a"), "//evil.example/x")).searchParams.get("redirect_uri")).toBe("https://order.example.com/wecom/oauth?next=%2Fm");
     expect(await ch.lookupSent?.("k-1")).toBeUndefined();
+  });
+});
+
+describe("WeCom client: refused tokens and the 客户联系 secret", () => {
+  const logged: string[] = [];
+  const log = pino({ level: "debug" }, { write: (line: string) => void logged.push(line) });
+  const deps = (cache = createMemoryCache()) => ({ cache, log, now: () => new Date(), tokenWaitMs: 100 });
+  const failure = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err as WecomApiError);
+  const message = { touser: "u1", agentid: 1000002, msgtype: "text", text: { content: "你好" } };
+
+  /** gettoken for `secret`, answering `tokens` in turn, counted. */
+  function gettoken(config: WecomConfig, secret: string, tokens: string[]) {
+    const asked = { n: 0 };
+    nock(API).get("/cgi-bin/gettoken").query({ corpid: config.corpId, corpsecret: secret }).times(tokens.length)
+      .reply(200, () => ({ errcode: 0, errmsg: "ok", access_token: tokens[asked.n++], expires_in: 7200 }));
+    return asked;
+  }
+
+  beforeAll(() => nock.disableNetConnect());
+  beforeEach(() => (logged.length = 0));
+  afterEach(() => nock.cleanAll());
+  afterAll(() => nock.enableNetConnect());
+
+  it.each([40014, 41001, 42001])("answers errcode %i on message/send by fetching a new token once and retrying with it", async (errcode) => {
+    const config = testWecomConfig({ WECOM_SECRET: "app-secret" });
+    const asked = gettoken(config, "app-secret", ["OLD", "NEW"]);
+    const bodies: Body[] = [];
+    const scope = nock(API)
+      .post("/cgi-bin/message/send", (b: Body) => bodies.push(b) > 0).query({ access_token: "OLD" }).reply(200, { errcode, errmsg: "token refused" })
+      .post("/cgi-bin/message/send", (b: Body) => bodies.push(b) > 0).query({ access_token: "NEW" }).times(2).reply(200, { errcode: 0, errmsg: "ok", msgid: "m-new" });
+    const client = createWecomClient(config, deps());
+    expect(await client.post("/cgi-bin/message/send", message)).toMatchObject({ errcode: 0, msgid: "m-new" });
+    expect(asked.n).toBe(2);
+    expect(bodies).toEqual([message, message]);
+    // The new token is kept: the next call asks for none.
+    await client.post("/cgi-bin/message/send", message);
+    expect(asked.n).toBe(2);
+    expect(scope.isDone()).toBe(true);
+    expect(logged.join("\n")).not.toMatch(/OLD|NEW|app-secret/);
+  });
+
+  it.each([40014, 41001, 42001])("does not renew again when the fresh token gets %i too: the call fails retry_later for the outbox", async (errcode) => {
+    const config = testWecomConfig({ WECOM_SECRET: "app-secret" });
+    const asked = gettoken(config, "app-secret", ["T1", "T2", "T3"]);
+    const sent: string[] = [];
+    nock(API).persist().post("/cgi-bin/message/send").query(true)
+      .reply(200, (uri) => (sent.push(new URL(uri, API).searchParams.get("access_token") ?? ""), { errcode, errmsg: "token refused" }));
+    const err = await failure(createWecomClient(config, deps()).post("/cgi-bin/message/send", message));
+    expect(err).toBeInstanceOf(WecomApiError);
+    expect(err).toMatchObject({ failure: "retry_later", errcode, path: "/cgi-bin/message/send" });
+    expect(sent).toEqual(["T1", "T2"]);
+    expect(asked.n).toBe(2);
+  });
+
+  it("takes WECOM_EXTERNAL_SECRET's own token for every externalcontact call, kept apart from the app's and renewed the same way", async () => {
+    const config = testWecomConfig({ WECOM_SECRET: "app-secret", WECOM_EXTERNAL_SECRET: "external-secret" });
+    const app = gettoken(config, "app-secret", ["APP"]);
+    const external = gettoken(config, "external-secret", ["EXT", "EXT2"]);
+    const scope = nock(API)
+      .post("/cgi-bin/externalcontact/add_msg_template").query({ access_token: "EXT" }).reply(200, { errcode: 0, msgid: "msg-1" })
+      .post("/cgi-bin/externalcontact/get_groupmsg_send_result").query({ access_token: "EXT" }).reply(200, { errcode: 0, send_list: [] })
+      .get("/cgi-bin/externalcontact/get").query({ access_token: "EXT", external_userid: "wmA" }).reply(200, { errcode: 0, external_contact: {} })
+      .post("/cgi-bin/message/send").query({ access_token: "APP" }).reply(200, { errcode: 0, msgid: "m" });
+    const cache = createMemoryCache();
+    const client = createWecomClient(config, deps(cache));
+    // Concurrent calls share one gettoken per secret.
+    await Promise.all([
+      client.post("/cgi-bin/externalcontact/add_msg_template", { chat_type: "single", external_userid: ["wmA"], sender: "zhangsan", text: { content: "x" } }),
+      client.post("/cgi-bin/externalcontact/get_groupmsg_send_result", { msgid: "msg-1", userid: "zhangsan" }),
+      client.get("/cgi-bin/externalcontact/get", { external_userid: "wmA" }),
+      client.post("/cgi-bin/message/send", message),
+    ]);
+    expect(scope.isDone()).toBe(true);
+    expect([app.n, external.n]).toEqual([1, 1]);
+
+    // Another instance on the same cache finds both tokens; a refused external token is renewed with its own secret.
+    const other = createWecomClient(config, deps(cache));
+    const renewal = nock(API)
+      .get("/cgi-bin/externalcontact/get").query({ access_token: "EXT", external_userid: "wmA" }).reply(200, { errcode: 42001, errmsg: "access_token expired" })
+      .get("/cgi-bin/externalcontact/get").query({ access_token: "EXT2", external_userid: "wmA" }).reply(200, { errcode: 0, external_contact: {} })
+      .post("/cgi-bin/message/send").query({ access_token: "APP" }).reply(200, { errcode: 0, msgid: "m" });
+    await other.get("/cgi-bin/externalcontact/get", { external_userid: "wmA" });
+    await other.post("/cgi-bin/message/send", message);
+    expect(renewal.isDone()).toBe(true);
+    expect([app.n, external.n]).toEqual([1, 2]);
+    expect(logged.join("\n")).not.toMatch(/APP|EXT|app-secret|external-secret/);
+  });
+
+  it("takes the app's token for externalcontact calls when no 客户联系 secret is set", async () => {
+    const config = testWecomConfig({ WECOM_SECRET: "app-secret" });
+    const app = gettoken(config, "app-secret", ["APP"]);
+    const scope = nock(API)
+      .post("/cgi-bin/externalcontact/add_msg_template").query({ access_token: "APP" }).reply(200, { errcode: 0, msgid: "msg-1" })
+      .get("/cgi-bin/externalcontact/get").query({ access_token: "APP", external_userid: "wmA" }).reply(200, { errcode: 0, external_contact: {} });
+    const client = createWecomClient(config, deps());
+    await client.post("/cgi-bin/externalcontact/add_msg_template", { chat_type: "single", external_userid: ["wmA"], sender: "zhangsan", text: { content: "x" } });
+    await client.get("/cgi-bin/externalcontact/get", { external_userid: "wmA" });
+    expect(scope.isDone()).toBe(true);
+    expect(app.n).toBe(1);
   });
 });

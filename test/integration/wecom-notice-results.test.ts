@@ -3,7 +3,8 @@ import nock from "nock";
 import pino from "pino";
 import request from "supertest";
 import { createMemoryCache } from "../../src/cache/memory";
-import { createWecomContactClient, groupMsgSendResult } from "../../src/channels/wecom";
+import { groupMsgSendResult } from "../../src/channels/wecom";
+import { createWecomClient } from "../../src/channels/wecom/client";
 import { GROUPMSG_RESULT_PATH } from "../../src/channels/wecom/group-msg-result";
 import { loadConfig } from "../../src/config";
 import { customerNoticeModel } from "../../src/db/models/customers";
@@ -74,7 +75,7 @@ describe(`customer notice results job (${onMysql ? "MariaDB" : "SQLite"})`, () =
   }
 
   function job(now = NOW) {
-    const client = createWecomContactClient({ ...config, apiBase: API }, { cache: createMemoryCache(), log, now: () => now });
+    const client = createWecomClient({ ...config, apiBase: API }, { cache: createMemoryCache(), log, now: () => now });
     return pollCustomerNotices({ db: t.app.db, log, now: () => now, sendResult: (msgid, sender) => groupMsgSendResult(client, msgid, sender) });
   }
 

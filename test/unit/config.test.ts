@@ -50,7 +50,7 @@ describe("loadConfig: WeCom", () => {
 
   it("is off with nothing set, and with every setting left empty as in .env.example", () => {
     expect(loadConfig({}).wecom).toBeNull();
-    const empty = Object.fromEntries([...Object.keys(core), "WECOM_API_BASE", "WECOM_CONTACT_SECRET", "WECOM_RATE_PER_SEC", "WECOM_CALLBACK_WINDOW_SEC"].map((k) => [k, ""]));
+    const empty = Object.fromEntries([...Object.keys(core), "WECOM_API_BASE", "WECOM_EXTERNAL_SECRET", "WECOM_CONTACT_SECRET", "WECOM_RATE_PER_SEC", "WECOM_CALLBACK_WINDOW_SEC"].map((k) => [k, ""]));
     expect(loadConfig(empty).wecom).toBeNull();
   });
 
@@ -74,11 +74,46 @@ describe("loadConfig: WeCom", () => {
     expect(custom.wecom).toMatchObject({ apiBase: "http://proxy.internal:8080", contactSecret: "c", ratePerSec: 5, callbackWindowSec: 60 });
   });
 
+  it("takes the 客户联系 secret as WECOM_EXTERNAL_SECRET or WECOM_CONTACT_SECRET, and the same value under both", () => {
+    const secret = "Pq8ZRuVbYy3-CbR5_kN2mX7aT9wQeLs4dHf6jGu1oIc";
+    expect(loadConfig({ ...core, WECOM_EXTERNAL_SECRET: secret }).wecom?.contactSecret).toBe(secret);
+    expect(loadConfig({ ...core, WECOM_CONTACT_SECRET: secret }).wecom?.contactSecret).toBe(secret);
+    expect(loadConfig({ ...core, WECOM_EXTERNAL_SECRET: secret, WECOM_CONTACT_SECRET: secret }).wecom?.contactSecret).toBe(secret);
+    expect(loadConfig({ ...core, WECOM_EXTERNAL_SECRET: "", WECOM_CONTACT_SECRET: "" }).wecom?.contactSecret).toBeNull();
+  });
+
   it.each([
-    ["only the corp id", { WECOM_CORP_ID: core.WECOM_CORP_ID }, "WECOM_AGENT_ID: required when WECOM_CORP_ID is set"],
+    ["only the corp id", { WECOM_CORP_ID: core.WECOM_CORP_ID }, "WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY: required when WECOM_CORP_ID is set"],
     ["an empty token", { ...core, WECOM_TOKEN: "" }, "WECOM_TOKEN: required when WECOM_CORP_ID is set"],
-    ["no corp id", { WECOM_SECRET: "s", WECOM_AES_KEY: core.WECOM_AES_KEY }, "WECOM_CORP_ID: required when WECOM_SECRET is set"],
-    ["a contact secret alone", { WECOM_CONTACT_SECRET: "c" }, "WECOM_CORP_ID: required when WECOM_CONTACT_SECRET is set"],
+    ["no corp id", { WECOM_SECRET: "s", WECOM_AES_KEY: core.WECOM_AES_KEY }, "WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_TOKEN: required when WECOM_SECRET is set"],
+    ["empty corp id and secret", { ...core, WECOM_CORP_ID: "", WECOM_SECRET: "" }, "WECOM_CORP_ID, WECOM_SECRET: required when WECOM_AGENT_ID is set"],
+    ["a contact secret alone", { WECOM_CONTACT_SECRET: "c" }, "WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY: required when WECOM_CONTACT_SECRET is set"],
+    ["an external secret alone", { WECOM_EXTERNAL_SECRET: "e" }, "WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY: required when WECOM_EXTERNAL_SECRET is set"],
+  ])("stops with one line naming every missing setting for %s", (_what, env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message));
+  });
+
+  it.each([
+    ["an app secret in quotes", { ...core, WECOM_SECRET: '"s3cret"' }, /^WECOM_SECRET: must be the secret as the admin console shows it/],
+    ["an external secret with a space", { ...core, WECOM_EXTERNAL_SECRET: "abc def" }, /^WECOM_EXTERNAL_SECRET: must be the secret/],
+    ["a contact secret with a line end", { ...core, WECOM_CONTACT_SECRET: "abcdef\r" }, /^WECOM_CONTACT_SECRET: must be the secret/],
+    ["an external secret of 129 characters", { ...core, WECOM_EXTERNAL_SECRET: "x".repeat(129) }, /^WECOM_EXTERNAL_SECRET: /],
+    ["two different 客户联系 secrets", { ...core, WECOM_EXTERNAL_SECRET: "secretA", WECOM_CONTACT_SECRET: "secretB" }, /^WECOM_EXTERNAL_SECRET: differs from WECOM_CONTACT_SECRET/],
+  ])("refuses %s without repeating the value", (_what, env, expected) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(expected);
+    const message = (() => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    const { WECOM_SECRET, WECOM_EXTERNAL_SECRET, WECOM_CONTACT_SECRET } = env as Record<string, string | undefined>;
+    for (const secret of [WECOM_SECRET, WECOM_EXTERNAL_SECRET, WECOM_CONTACT_SECRET]) if (secret) expect(message).not.toContain(secret.trim());
+  });
+
+  it.each([
     ["a 42-character AES key", { ...core, WECOM_AES_KEY: core.WECOM_AES_KEY.slice(1) }, /^WECOM_AES_KEY: must be exactly 43 letters or digits/],
     ["an AES key with +", { ...core, WECOM_AES_KEY: `${core.WECOM_AES_KEY.slice(1)}+` }, /^WECOM_AES_KEY: /],
     ["a 33-character token", { ...core, WECOM_TOKEN: "t".repeat(33) }, /^WECOM_TOKEN: /],

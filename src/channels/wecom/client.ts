@@ -64,6 +64,8 @@ const TOKEN_CODES = new Set([40014, 41001, 42001, 42007, 42009]);
 const RETRY_AFTER_MS: Record<number, number | undefined> = { [-1]: undefined, 45009: 60_000, 45033: undefined };
 
 const REFUSED_TTL_MS = 60_000;
+/** The customer-contact (客户联系) APIs (wecom.md 7). */
+const EXTERNAL_CONTACT_PREFIX = "/cgi-bin/externalcontact/";
 
 /** HTTP to WeCom: base URL from config, token cache, one retry on a refused token, errcodes → ChannelError. */
 export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): WecomClient {
@@ -124,37 +126,46 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
     throw fail("rejected", path, errcode, detail);
   }
 
-  const refusedKey = `wecom:token-refused:${config.corpId}:${config.agentId}`;
-  const tokens = createTokenSource(`wecom:token:${config.corpId}:${config.agentId}`, {
-    cache: deps.cache,
-    now: deps.now,
-    waitMs: deps.tokenWaitMs,
-    async fetchToken() {
-      const path = "/cgi-bin/gettoken";
-      // A refused secret is remembered for a minute: repeated wrong secrets get the IP blocked (wecom.md 3.1).
-      const refused = await deps.cache.get(refusedKey);
-      if (refused) throw new WecomApiError("rejected", path, null, refused);
-      let got: ApiResult;
-      try {
-        got = check(path, await send("GET", path, { corpid: config.corpId, corpsecret: config.secret }));
-      } catch (err) {
-        if (err instanceof ChannelError && err.failure === "rejected") await deps.cache.set(refusedKey, err.message, REFUSED_TTL_MS);
-        throw err;
-      }
-      if (typeof got.access_token !== "string" || typeof got.expires_in !== "number") {
-        throw fail("retry_later", path, null, "answer has no access_token");
-      }
-      return { token: got.access_token, expiresInSec: got.expires_in };
-    },
-  });
+  /** The access token gettoken issues for `secret`, cached under `scope` (wecom.md 3.1: per corp and secret). */
+  function accessTokens(secret: string, scope: string): TokenSource {
+    const refusedKey = `wecom:token-refused:${scope}`;
+    return createTokenSource(`wecom:token:${scope}`, {
+      cache: deps.cache,
+      now: deps.now,
+      waitMs: deps.tokenWaitMs,
+      async fetchToken() {
+        const path = "/cgi-bin/gettoken";
+        // A refused secret is remembered for a minute: repeated wrong secrets get the IP blocked (wecom.md 3.1).
+        const refused = await deps.cache.get(refusedKey);
+        if (refused) throw new WecomApiError("rejected", path, null, refused);
+        let got: ApiResult;
+        try {
+          got = check(path, await send("GET", path, { corpid: config.corpId, corpsecret: secret }));
+        } catch (err) {
+          if (err instanceof ChannelError && err.failure === "rejected") await deps.cache.set(refusedKey, err.message, REFUSED_TTL_MS);
+          throw err;
+        }
+        if (typeof got.access_token !== "string" || typeof got.expires_in !== "number") {
+          throw fail("retry_later", path, null, "answer has no access_token");
+        }
+        return { token: got.access_token, expiresInSec: got.expires_in };
+      },
+    });
+  }
+
+  const tokens = accessTokens(config.secret, `${config.corpId}:${config.agentId}`);
+  // Customer-contact APIs take the 客户联系 secret's own token when one is set, else the app's (wecom.md 7.1).
+  const contactTokens = config.contactSecret ? accessTokens(config.contactSecret, `external:${config.corpId}:${config.agentId}`) : tokens;
+  const tokensFor = (path: string) => (path.startsWith(EXTERNAL_CONTACT_PREFIX) ? contactTokens : tokens);
 
   async function call(method: "GET" | "POST", path: string, query: Record<string, string>, body?: unknown): Promise<ApiResult> {
+    const source = tokensFor(path);
     // access_token goes in the query string, never the body (wecom.md conventions; else 41001).
-    const token = await tokens.get();
+    const token = await source.get();
     const first = await send(method, path, { ...query, access_token: token }, body);
     if (!TOKEN_CODES.has(first.errcode ?? 0)) return check(path, first);
     deps.log.info({ platform: "wecom", path, errcode: first.errcode }, "wecom token refused, renewing");
-    const renewed = await tokens.renew(token);
+    const renewed = await source.renew(token);
     const again = await send(method, path, { ...query, access_token: renewed }, body);
     // A token issued a moment ago refused too: WeCom's trouble, not the message's; it is tried again later.
     if (TOKEN_CODES.has(again.errcode ?? 0)) throw fail("retry_later", path, again.errcode ?? null, `errcode ${again.errcode} with a fresh token`);

@@ -7,12 +7,11 @@ import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
 import { departmentName } from "./departments";
-import { WecomApiError, createWecomClient, type ApiResult, type WecomClient } from "./client";
+import { WecomApiError, createWecomClient, type ApiResult } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
 import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
-import { scopedCache } from "./scoped-cache";
 import { LIMITS } from "./limits";
 import { WECOM_MEMBER_PACE, wecomMemberBucket } from "./pacing";
 
@@ -48,24 +47,11 @@ const INTERACTIVE = new Set<string>(["button_interaction", "multiple_interaction
 // 42015 "belongs to another app", 42016 "task_id not found" (wecom.md 3.2): the card cannot be updated.
 const GONE_ERRCODES = new Set([42015, 42016]);
 
-/**
- * The client for customer-contact APIs (wecom.md 7.1): the 客户联系 secret's own token when that secret is
- * set (cached apart from the app's, under the same keys wherever it is built), else the app's.
- */
-export function createWecomContactClient(config: WecomConfig, deps: Parameters<typeof createWecomClient>[1]): WecomClient {
-  return config.contactSecret
-    ? createWecomClient({ ...config, secret: config.contactSecret }, { ...deps, cache: scopedCache(deps.cache, "contact:") })
-    : createWecomClient(config, deps);
-}
-
 /** The WeCom self-built app as a ChatChannel (wecom.md 4, 5, 6.1, 7.2, 7.3, 8.1). */
 export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps): ChatChannel {
   const { cache, now } = deps;
   const clientDeps = { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs, onCall: deps.onCall };
   const client = createWecomClient(config, clientDeps);
-  // Customer-contact APIs take the app's token once the app is allowed to call them, or the 客户联系
-  // secret's own token (wecom.md 7.1), cached apart from the app's.
-  const contacts = config.contactSecret ? createWecomContactClient(config, clientDeps) : client;
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
   const codes = createCardCodes(config, cache);
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
@@ -129,7 +115,8 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
     },
     async notifyCustomer(to, card, opts) {
       // An external contact: a mass-send task its owner must confirm before the customer gets it (wecom.md 7.2).
-      if (to.sender !== undefined) return sendMsgTemplate(contacts, to, card, now);
+      // The client takes the 客户联系 secret's token for it when one is set (wecom.md 7.1).
+      if (to.sender !== undefined) return sendMsgTemplate(client, to, card, now);
       const key = robotKey(to.target, config.apiBase);
       if (!key) throw new ChannelError("rejected", "a wecom customer target is a group robot webhook URL, or an external contact with its owner");
       await client.robot(key, { msgtype: "markdown", markdown: render.markdown(card) });
