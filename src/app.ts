@@ -113,8 +113,11 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         now: deps.now,
         findUser: async (uid) => {
           const u = await db.models.User.findOne({ where: { platform: "simulator", platformUserId: uid } });
-          const manager = u?.managerId ? await db.models.User.findByPk(u.managerId) : null;
-          return u ? { platformUserId: u.platformUserId, name: u.name, mobile: u.mobile, managerPlatformUserId: manager?.platformUserId ?? null, department: u.department } : null;
+          if (!u) return null;
+          const manager = u.managerId ? await db.models.User.findByPk(u.managerId) : null;
+          // Our own table is the simulator's directory: it manages no roles, so nothing it answers changes them.
+          const roles = { granted: u.roles, managed: [] };
+          return { platform: "simulator", platformUserId: u.platformUserId, found: true, name: u.name, mobile: u.mobile, managerPlatformUserId: manager?.platformUserId ?? null, department: u.department, active: u.active, roles };
         },
       })
     : null;
@@ -128,7 +131,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
       })()
     : null;
   const wecom = wecomConfig
-    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl, onCall })
+    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl, onCall, directory: wecomH5?.directory })
     : null;
   const dingtalkConfig = config.dingtalk;
   const dingtalkParts = dingtalkConfig

@@ -2,6 +2,7 @@ import os from "node:os";
 import { createApp, type App } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { migrate } from "./db/migrate";
+import { isDomainError } from "./domain/errors";
 import type { Actor } from "./domain/roles";
 import { OUTBOX_STATUSES, type OutboxStatus } from "./services/outbox-admin";
 import { seedDemoData } from "./services/seed-demo-data";
@@ -23,7 +24,9 @@ const USAGE = `usage: npm run cli -- <command>
   job list                     every job and its last run
   users list [--platform <wecom|dingtalk|simulator>]
   users set-roles --platform <p> --user <platform user id> --roles <r1,r2|"">
-                               replace a user's roles (sales, manager, finance, director, warehouse, admin)
+                               replace a user's roles (sales, manager, finance, director, warehouse, admin);
+                               someone who has not messaged the bot yet is looked up in the WeCom or
+                               DingTalk directory (when configured) and added
 `;
 
 type Command = (app: App, args: string[]) => Promise<void>;
@@ -125,7 +128,12 @@ const COMMANDS: Record<string, Command> = {
       const [platform, user, roles] = ["--platform", "--user", "--roles"].map((name) => flag(rest, name));
       if (!platform || !user || roles === undefined) throw new UsageError("users set-roles needs --platform <p> --user <platform user id> --roles <r1,r2>");
       const list = roles.split(",").map((r) => r.trim()).filter(Boolean);
-      const { user: updated, changed } = await setUserRoles(app.deps, { platform, platformUserId: user, roles: list }, cliActor());
+      // Someone we have not met yet is looked up in the platform's directory (user/get) and created first.
+      const channel = app.channels.get(platform);
+      const lookup = channel && ((id: string) => channel.resolveUser(id));
+      const { user: updated, changed } = await setUserRoles(app.deps, { platform, platformUserId: user, roles: list }, cliActor(), { lookup }).catch((err: unknown) => {
+        throw isDomainError(err) && err.code === "not_found" && !lookup ? new Error(`${err.message}. ${notMetYet(platform)}`) : err;
+      });
       process.stdout.write(`${changed ? "roles set" : "roles unchanged"}: ${describeUser(updated)}\n`);
       const managed = platform === "wecom" ? [...new Set(app.config.wecom?.roleMap.map((r) => r.role) ?? [])] : [];
       if (managed.length) {
@@ -142,6 +150,14 @@ const COMMANDS: Record<string, Command> = {
 };
 
 class UsageError extends Error {}
+
+/** What to do about a user we have never met, on a platform this process cannot look people up on. */
+function notMetYet(platform: string): string {
+  const name = platform === "wecom" ? "WeCom" : platform === "dingtalk" ? "DingTalk" : null;
+  const met = "ChatOrder adds a user when they first message the bot or sign in to the mini-app";
+  if (!name) return `${met}.`;
+  return `${met}; to set roles before that, run this command with ${name} configured (the same ${platform.toUpperCase()}_* settings as the server), and the member is looked up in the ${name} directory.`;
+}
 
 function describeUser(u: UserView): string {
   const roles = u.roles.length ? u.roles.join(",") : "(no roles)";

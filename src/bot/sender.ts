@@ -1,7 +1,7 @@
 import type { InboundEvent } from "../channels/channel";
-import { isUniqueViolation } from "../db/sequelize";
 import { localeOf, type Locale } from "../domain/i18n";
 import { isRole, type Actor, type Role } from "../domain/roles";
+import { refreshPlatformUser } from "../services/users";
 import type { BotDeps } from "./conversation";
 
 /** What a turn needs of its sender's user row. */
@@ -21,7 +21,8 @@ export interface Sender {
 
 /**
  * Our user for a platform sender. Someone writing for the first time is looked up in the platform's
- * directory and created without roles: an admin grants roles, the bot never guesses them.
+ * directory and created the way a first sign-in creates them: with the roles the role map gives them
+ * (WECOM_ROLE_MAP, DINGTALK_ROLE_MAP; none without a map), and their direct leader as manager.
  */
 export async function resolveSender(deps: BotDeps, event: InboundEvent): Promise<Sender> {
   const user = (await findUser(deps, event.platform, event.from)) ?? (await createUser(deps, event));
@@ -63,30 +64,20 @@ async function findUser(deps: BotDeps, platform: string, platformUserId: string)
   };
 }
 
+/**
+ * First contact: the same path as a first sign-in and the nightly refresh (refreshPlatformUser), so the
+ * mapped roles and the rule that a refresh changes only those are one rule everywhere. A direct leader
+ * we do not know yet is created from the directory too; if that lookup fails, the sender still gets in.
+ */
 async function createUser(deps: BotDeps, event: InboundEvent): Promise<SenderUser> {
   const channel = deps.channels.get(event.platform);
   if (!channel) throw new Error(`no ${event.platform} channel is enabled for an inbound event`);
-  const person = await channel.resolveUser(event.from);
-  const manager = person.managerPlatformUserId
-    ? await findUser(deps, event.platform, person.managerPlatformUserId)
-    : null;
-  try {
-    const user = await deps.serviceDeps.db.models.User.create({
-      platform: event.platform,
-      platformUserId: event.from,
-      name: person.name,
-      mobile: person.mobile,
-      roles: [],
-      managerId: manager?.id ?? null,
-      department: person.department,
-    });
-    deps.log.info({ userId: user.id, platform: event.platform }, "user created on first contact");
-    return { id: user.id, name: user.name, roles: user.roles, locale: user.locale, active: user.active };
-  } catch (err) {
-    // Two first messages at once (two instances): the other one created the row; use it.
-    if (!isUniqueViolation(err)) throw err;
-    const existing = await findUser(deps, event.platform, event.from);
-    if (!existing) throw err;
-    return existing;
-  }
+  const lookup = (platformUserId: string) => channel.resolveUser(platformUserId);
+  const person = await lookup(event.from);
+  // Two first messages at once (two instances): refreshPlatformUser updates the row the other one created.
+  const { user, outcome } = await refreshPlatformUser(deps.serviceDeps, person, { create: true, lookupLeader: lookup });
+  if (outcome === "created") deps.log.info({ userId: user?.id, platform: event.platform, roles: user?.roles }, "user created on first contact");
+  const created = await findUser(deps, event.platform, event.from);
+  if (!created) throw new Error(`${event.platform} user ${event.from} was neither found nor created`);
+  return created;
 }

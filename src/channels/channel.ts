@@ -1,4 +1,5 @@
 import type { Card } from "../domain/card";
+import type { DirectoryRecord } from "../services/users";
 
 export type Platform = "wecom" | "dingtalk" | "simulator";
 
@@ -28,14 +29,11 @@ export interface SentRef {
   cardRef?: Record<string, unknown>;
 }
 
-/** A person from the platform's directory, for creating or refreshing our user on first contact. */
-export interface PlatformUser {
-  platformUserId: string;
-  name: string;
-  mobile: string | null;
-  managerPlatformUserId: string | null;
-  department: string | null;
-}
+/**
+ * A person from the platform's directory, with the roles its role map gives them: what our user is
+ * created from on first contact (refreshPlatformUser, as at first sign-in and in the nightly refresh).
+ */
+export type PlatformUser = Extract<DirectoryRecord, { found: true }>;
 
 /** Every send carries the outbox dedupe key so a platform that can check for repeats does. */
 export interface SendOptions {
@@ -69,6 +67,7 @@ export interface ChatChannel {
   /** Redraws a card already sent, for everyone who got that copy. */
   updateCard(ref: { cardRef: Record<string, unknown>; to: ChatUser }, card: Card, opts: SendOptions): Promise<void>;
   notifyCustomer(to: CustomerContact, card: Card, opts: SendOptions): Promise<SentRef>;
+  /** Looks a member up in the platform's directory; throws `rejected` when the directory does not know them. */
   resolveUser(platformUserId: string): Promise<PlatformUser>;
   /** A link that opens `path` in the mini-app with the user signed in. */
   miniAppLink(user: ChatUser, path: string): string;

@@ -32,9 +32,10 @@ const CURSOR_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * Re-reads every active user of `platform` from its directory and updates name, department, manager
- * and mapped roles; people disabled, gone or departed are deactivated. One member at a time: a daily
- * job has time, and the platform's per-API limits are shared with everything else. An interrupted run
- * leaves a cursor, and the next starts after it, so the tail of the list is not always the part skipped.
+ * (created from the directory when not yet a user) and mapped roles; people disabled, gone or departed
+ * are deactivated. One member at a time: a daily job has time, and the platform's per-API limits are
+ * shared with everything else. An interrupted run leaves a cursor, and the next starts after it, so the
+ * tail of the list is not always the part skipped.
  * `describe` adds the platform's error code to the log line of a member that could not be read.
  */
 export async function refreshDirectoryUsers(
@@ -71,7 +72,8 @@ export async function refreshDirectoryUsers(
       continue;
     }
     summary.checked++;
-    const { outcome } = await refreshPlatformUser(deps.serviceDeps, record);
+    // A direct leader who is not one of our users yet is created from the directory, as on first contact.
+    const { outcome } = await refreshPlatformUser(deps.serviceDeps, record, { lookupLeader: (id) => deps.directory.lookup(id) });
     if (outcome === "updated" || outcome === "deactivated" || outcome === "unchanged") summary[outcome]++;
     last = user.id;
   }

@@ -25,6 +25,8 @@ describe("WeCom channel wired into the app", () => {
         WECOM_TOKEN: wecom.token,
         WECOM_AES_KEY: wecom.aesKey,
         WECOM_API_BASE: "https://wecom.test",
+        // Members of department 2 (and below) are sales reps.
+        WECOM_ROLE_MAP: "dept:2=sales",
       },
     });
   });
@@ -46,7 +48,7 @@ describe("WeCom channel wired into the app", () => {
     }
   }
 
-  it("creates the member from the directory on first contact, orders in words, and replies through message/send", async () => {
+  it("creates the member from the directory on first contact with their mapped role, orders in words at once, and replies through message/send", async () => {
     const product = await buildProduct(t.app, { onHand: 100, listPriceFen: 1000, sku: "WX-1001" });
     await t.app.db.models.Product.update({ name: "测试口罩" }, { where: { id: product.id } });
     const customer = await buildCustomer(t.app);
@@ -60,6 +62,9 @@ describe("WeCom channel wired into the app", () => {
       .get("/cgi-bin/user/get")
       .query({ access_token: "TOKEN-1", userid: "zhangsan" })
       .reply(200, { errcode: 0, errmsg: "ok", userid: "zhangsan", name: "张三", department: [2], direct_leader: ["lisi"] })
+      .get("/cgi-bin/department/simplelist")
+      .query({ access_token: "TOKEN-1", id: "2" })
+      .reply(200, { errcode: 0, errmsg: "ok", department_id: [{ id: 2, parentid: 1 }] })
       .get("/cgi-bin/department/get")
       .query(true)
       .reply(200, { errcode: 0, errmsg: "ok", department: { id: 2, name: "华东销售部" } })
@@ -67,7 +72,7 @@ describe("WeCom channel wired into the app", () => {
       .query({ access_token: "TOKEN-1" })
       .reply(200, (_uri, body) => {
         sent.push(body as Record<string, unknown>);
-        return { errcode: 0, errmsg: "ok", msgid: "MSG-1" };
+        return { errcode: 0, errmsg: "ok", msgid: "MSG-1", response_code: "RC-1" };
       });
 
     // WeCom retries a callback it thinks was slow: the same message three times is one order.
@@ -75,25 +80,18 @@ describe("WeCom channel wired into the app", () => {
     const answers = await Promise.all([callback(inner), callback(inner), callback(inner)]);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
     await settle();
-
-    const member = await t.app.db.models.User.findOne({ where: { platform: "wecom", platformUserId: "zhangsan" } });
-    expect(member).toMatchObject({ name: "张三", managerId: leader.id, department: "华东销售部" });
-    expect(await t.app.db.models.InboundEvent.count({ where: { platform: "wecom" } })).toBe(1);
-    expect(await t.app.db.models.Order.count({ where: { customerId: customer.id } })).toBe(0); // no roles yet: refused politely
-
-    await member!.update({ roles: ["sales"] });
-    api.post("/cgi-bin/message/send").query(true).reply(200, (_uri, body) => {
-      sent.push(body as Record<string, unknown>);
-      return { errcode: 0, errmsg: "ok", msgid: "MSG-2", response_code: "RC-2" };
-    });
-    await callback(textXml("zhangsan", "下单 企微测试客户 测试口罩 3", "7000000000000000002"));
-    await settle();
     expect(api.isDone()).toBe(true);
 
-    const order = await t.app.db.models.Order.findOne({ where: { customerId: customer.id } });
+    // WECOM_ROLE_MAP makes them a sales rep on first contact, as a first sign-in would: no admin step first.
+    const member = await t.app.db.models.User.findOne({ where: { platform: "wecom", platformUserId: "zhangsan" } });
+    expect(member).toMatchObject({ name: "张三", managerId: leader.id, department: "华东销售部", roles: ["sales"] });
+    expect(await t.app.db.models.InboundEvent.count({ where: { platform: "wecom" } })).toBe(1);
+    const orders = await t.app.db.models.Order.findAll({ where: { customerId: customer.id } });
+    expect(orders).toHaveLength(1);
+    const [order] = orders;
     expect(order).toMatchObject({ status: "draft", salesRepId: member!.id, totalFen: 3000 });
     const preview = sent[sent.length - 1] as { touser: string; msgtype: string; template_card?: { main_title?: { title?: string } } };
     expect(preview).toMatchObject({ touser: "zhangsan", msgtype: "template_card" });
-    expect(JSON.stringify(preview.template_card)).toContain(order!.orderNo);
+    expect(JSON.stringify(preview.template_card)).toContain(order.orderNo);
   });
 });

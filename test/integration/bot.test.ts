@@ -127,10 +127,20 @@ describe("chat bot", () => {
       expect(cardOf((await say(guest, "help"))[0]).notes).toContain('Send "中文" to switch to Chinese');
     });
 
-    it("creates a first-time sender from the directory without roles and tells them to ask for one", async () => {
+    it("creates a first-time sender from the directory without roles when it grants none, and tells them to ask for one", async () => {
       // The app's simulator reads its "directory" from our users table, so this one has its own.
       const uid = `new-${tag()}`;
-      const person: PlatformUser = { platformUserId: uid, name: "新同事", mobile: "13800000000", managerPlatformUserId: team.manager.platformUserId, department: "华东" };
+      const person: PlatformUser = {
+        platform: "simulator",
+        platformUserId: uid,
+        found: true,
+        name: "新同事",
+        mobile: "13800000000",
+        managerPlatformUserId: team.manager.platformUserId,
+        department: "华东",
+        active: true,
+        roles: { granted: [], managed: [] },
+      };
       const simulator = createSimulatorChannel({
         sequelize: t.app.db.sequelize,
         publicUrl: "http://localhost",

@@ -40,7 +40,7 @@ function buildConsole(t: TestApp, opts: { heartbeatMs?: number } = {}): Console 
     now,
     async findUser(platformUserId) {
       const u = await db.models.User.findOne({ where: { platform: "simulator", platformUserId } });
-      return u ? { platformUserId, name: u.name, mobile: u.mobile, managerPlatformUserId: null, department: u.department } : null;
+      return u ? { platform: "simulator", platformUserId, found: true, name: u.name, mobile: u.mobile, managerPlatformUserId: null, department: u.department, active: u.active, roles: { granted: u.roles, managed: [] } } : null;
     },
   });
   const handled: InboundEvent[] = [];

@@ -57,7 +57,7 @@ describe("DingTalk OpenAPI client and channel", () => {
       .post("/topapi/v2/user/get").query({ access_token: "O1" }).reply(200, { errcode: 42001, errmsg: "access_token expired" })
       .post("/topapi/v2/user/get", { userid: "rep1", language: "zh_CN" }).query({ access_token: "O2" }).reply(200, { errcode: 0, result: { userid: "rep1", name: "王小明", manager_userid: "boss", dept_id_list: [] } });
     const user = await createDingtalkChannel(config, { cache: createMemoryCache(), log, now: () => new Date(), publicUrl: "https://x", client }).resolveUser("rep1");
-    expect(user).toEqual({ platformUserId: "rep1", name: "王小明", mobile: null, managerPlatformUserId: "boss", department: null });
+    expect(user).toEqual({ platform: "dingtalk", platformUserId: "rep1", found: true, name: "王小明", mobile: null, managerPlatformUserId: "boss", department: null, active: true, roles: { granted: [], managed: [] } });
     expect(scope.isDone()).toBe(true);
   });
 

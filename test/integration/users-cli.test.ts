@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import nock from "nock";
 import { runCli } from "../../src/cli";
 import type { Role } from "../../src/domain/roles";
 import { createTestApp, type TestApp } from "../helpers/test-app";
@@ -33,7 +34,7 @@ describe("npm run cli -- users", () => {
       LOG_LEVEL: "silent",
       DATABASE_URL: config.database.url,
       CACHE_KEY_PREFIX: config.cacheKeyPrefix,
-      // WeCom on, with a role map, for the note about mapped roles; nothing here calls WeCom.
+      // WeCom on, with a role map: for the note about mapped roles, and to look up members not met yet.
       WECOM_CORP_ID: "ww0123456789abcdef",
       WECOM_AGENT_ID: "1000002",
       WECOM_SECRET: "test-secret",
@@ -89,10 +90,73 @@ describe("npm run cli -- users", () => {
     expect(await t.app.db.models.AuditEvent.count({ where: { entity: "user", entityId: String(u.id) } })).toBe(0);
   });
 
-  it("exits 1 naming an unknown user", async () => {
+  it("exits 1 naming an unknown user, and says what to do when the platform is not configured here", async () => {
     const res = await cli("users", "set-roles", "--platform", "dingtalk", "--user", "nobody", "--roles", "sales");
     expect(res).toMatchObject({ code: 1, out: "" });
-    expect(res.err).toBe("chatorder: no dingtalk user nobody\n");
+    expect(res.err).toBe(
+      "chatorder: no dingtalk user nobody. ChatOrder adds a user when they first message the bot or sign in to the mini-app; " +
+        "to set roles before that, run this command with DingTalk configured (the same DINGTALK_* settings as the server), and the member is looked up in the DingTalk directory.\n",
+    );
+  });
+
+  describe("a WeCom member who has never messaged the bot", () => {
+    const API = "https://wecom.test";
+    const ok = (body: Record<string, unknown> = {}) => ({ errcode: 0, errmsg: "ok", ...body });
+    // A CLI run fetches a token unless an earlier run left one in the shared cache (Redis, under test:mysql).
+    const wecom = () => nock(API).get("/cgi-bin/gettoken").query(true).optionally().reply(200, ok({ access_token: "T", expires_in: 7200 }));
+
+    beforeAll(() => {
+      nock.disableNetConnect();
+      nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    });
+    afterAll(() => {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    });
+
+    it("is looked up in the WeCom directory (user/get) and created with their leader, then given the roles", async () => {
+      const me = `pre-${uid()}`;
+      const boss = `boss-${uid()}`;
+      const scope = wecom()
+        .get("/cgi-bin/user/get").query({ access_token: "T", userid: me })
+        .reply(200, ok({ userid: me, name: "预先", department: [9], main_department: 9, direct_leader: [boss], status: 1 }))
+        // WECOM_ROLE_MAP tag:1=sales,dept:5=warehouse: tag 1 lists them, department 5 does not hold 9.
+        .get("/cgi-bin/tag/get").query({ access_token: "T", tagid: "1" }).reply(200, ok({ userlist: [{ userid: me }], partylist: [] }))
+        .get("/cgi-bin/department/simplelist").query({ access_token: "T", id: "5" }).reply(200, ok({ department_id: [{ id: 5, parentid: 1 }] }))
+        .get("/cgi-bin/department/get").query({ access_token: "T", id: "9" }).reply(200, ok({ department: { id: 9, name: "华北销售" } }))
+        .get("/cgi-bin/user/get").query({ access_token: "T", userid: boss })
+        .reply(200, ok({ userid: boss, name: "老板", department: [9], status: 1 }));
+      const res = await cli("users", "set-roles", "--platform", "wecom", "--user", me, "--roles", "sales,manager");
+      expect(scope.isDone()).toBe(true);
+      expect(res).toMatchObject({ code: 0, err: "" });
+      const m = t.app.db.models;
+      const leader = await m.User.findOne({ where: { platform: "wecom", platformUserId: boss } });
+      const user = await m.User.findOne({ where: { platform: "wecom", platformUserId: me } });
+      expect(leader).toMatchObject({ name: "老板", roles: [], active: true });
+      expect(user).toMatchObject({ name: "预先", department: "华北销售", managerId: leader!.id, roles: ["sales", "manager"], active: true });
+      expect(res.out).toContain(`roles set: #${user!.id}  wecom  ${me}  预先  sales,manager\n`);
+      const audit = await m.AuditEvent.findAll({ where: { entity: "user", entityId: String(user!.id) }, order: [["id", "ASC"]] });
+      // Created as a first contact creates them (the mapped sales), then the roles given here.
+      expect(audit.map((a) => [a.action, a.actor, a.after])).toEqual([
+        ["created", expect.stringMatching(/^cli:/), expect.objectContaining({ roles: ["sales"] })],
+        ["roles_set", expect.stringMatching(/^cli:/), { roles: ["sales", "manager"] }],
+      ]);
+    });
+
+    it("exits 1 naming a userid WeCom does not know (60111), and creates nothing", async () => {
+      const ghost = `ghost-${uid()}`;
+      const scope = wecom().get("/cgi-bin/user/get").query({ access_token: "T", userid: ghost }).reply(200, { errcode: 60111, errmsg: "userid not found" });
+      const res = await cli("users", "set-roles", "--platform", "wecom", "--user", ghost, "--roles", "sales");
+      expect(scope.isDone()).toBe(true);
+      expect(res).toMatchObject({ code: 1, out: "", err: `chatorder: wecom user ${ghost} is not in the directory\n` });
+      expect(await t.app.db.models.User.count({ where: { platform: "wecom", platformUserId: ghost } })).toBe(0);
+    });
+
+    it("validates the roles before asking WeCom anything", async () => {
+      const res = await cli("users", "set-roles", "--platform", "wecom", "--user", `new-${uid()}`, "--roles", "boss");
+      expect(res.code).toBe(1);
+      expect(res.err).toMatch(/unknown role boss/);
+    });
   });
 
   it("lists users, optionally of one platform", async () => {

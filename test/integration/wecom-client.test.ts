@@ -172,7 +172,7 @@ describe("WeCom channel over HTTP", () => {
     expect(scope.isDone()).toBe(true);
   });
 
-  it("resolves a member with name, mobile, department name and direct leader", async () => {
+  it("resolves a member with name, mobile, department name, direct leader and status, through the directory", async () => {
     const { config, ch } = channel();
     const scope = token(config, "T")
       .get("/cgi-bin/user/get").query({ access_token: "T", userid: "zhangsan" })
@@ -183,10 +183,12 @@ describe("WeCom channel over HTTP", () => {
       .reply(200, { errcode: 0, userid: "newbie", name: "新人", department: [2] })
       .get("/cgi-bin/user/get").query({ access_token: "T", userid: "ghost" })
       .reply(200, { errcode: 60111, errmsg: "userid not found" });
-    expect(await ch.resolveUser("zhangsan")).toEqual({ platformUserId: "zhangsan", name: "张三", mobile: "13800000000", managerPlatformUserId: "lisi", department: "华东销售部" });
+    // No WECOM_ROLE_MAP here: the directory grants and manages no roles.
+    const member = { platform: "wecom", found: true, active: true, roles: { granted: [], managed: [] } };
+    expect(await ch.resolveUser("zhangsan")).toEqual({ ...member, platformUserId: "zhangsan", name: "张三", mobile: "13800000000", managerPlatformUserId: "lisi", department: "华东销售部" });
     // Newer apps get no mobile (wecom.md 8.1); the department name comes from the cache.
-    expect(await ch.resolveUser("newbie")).toEqual({ platformUserId: "newbie", name: "新人", mobile: null, managerPlatformUserId: null, department: "华东销售部" });
-    expect(await failure(ch.resolveUser("ghost"))).toMatchObject({ failure: "rejected", message: expect.stringContaining("errcode 60111") });
+    expect(await ch.resolveUser("newbie")).toEqual({ ...member, platformUserId: "newbie", name: "新人", mobile: null, managerPlatformUserId: null, department: "华东销售部" });
+    expect(await failure(ch.resolveUser("ghost"))).toMatchObject({ failure: "rejected", message: "wecom user ghost is not in the directory" });
     expect(scope.isDone()).toBe(true);
   });
 

@@ -474,6 +474,32 @@ describe("refreshWecomUsers", () => {
     expect(await t.app.db.models.AuditEvent.count({ where: { entity: "user", action: "deactivated" } })).toBe(2);
   });
 
+  it("creates a direct leader who is not yet a user and links them; a leader WeCom cannot tell about leaves the member as is", async () => {
+    const { config, directory } = h5(t);
+    const rep = await makeUser("rep", { roles: ["finance"] });
+    const other = await makeUser("other");
+    const get = (userid: string, answer: Record<string, unknown>) => scope.get("/cgi-bin/user/get").query({ access_token: "T", userid }).reply(200, answer);
+    const scope = wecomApi(config)
+      .get("/cgi-bin/tag/get").query({ access_token: "T", tagid: "1" }).once().reply(200, ok({ userlist: [{ userid: "rep" }], partylist: [] }))
+      .get("/cgi-bin/tag/get").query({ access_token: "T", tagid: "2" }).once().reply(200, ok({ userlist: [{ userid: "newboss" }], partylist: [] }))
+      .get("/cgi-bin/department/simplelist").query({ access_token: "T", id: "5" }).once().reply(200, ok({ department_id: [{ id: 5, parentid: 1 }] }));
+    get("rep", ok({ userid: "rep", name: "王小明", department: [], direct_leader: ["newboss"], status: 1 }));
+    // One level: the new leader's own leader is neither looked up nor created.
+    get("newboss", ok({ userid: "newboss", name: "新经理", department: [], direct_leader: ["bigboss"], status: 1 }));
+    get("other", ok({ userid: "other", name: "Other", department: [], direct_leader: ["ghost"], status: 1 }));
+    get("ghost", { errcode: 60111, errmsg: "userid not found" });
+
+    const summary = await refreshWecomUsers({ serviceDeps: t.app.deps, directory, log: pino({ level: "silent" }) });
+    expect(scope.isDone()).toBe(true);
+    expect(summary).toEqual({ checked: 2, updated: 2, deactivated: 0, unchanged: 0, skipped: 0, interrupted: false });
+    const m = t.app.db.models;
+    const leader = await m.User.findOne({ where: { platform: "wecom", platformUserId: "newboss" } });
+    expect(leader).toMatchObject({ name: "新经理", roles: ["manager"], managerId: null, active: true });
+    expect(await rep.reload()).toMatchObject({ name: "王小明", managerId: leader!.id, roles: ["sales", "finance"] });
+    expect(await other.reload()).toMatchObject({ name: "Other", managerId: null, active: true });
+    expect(await m.User.count({ where: { platform: "wecom", platformUserId: ["bigboss", "ghost"] } })).toBe(0);
+  });
+
   it("leaves mapped roles alone when a tag cannot be read, and stops early when WeCom asks it to slow down", async () => {
     const { config, directory } = h5(t);
     const first = await makeUser("first", { roles: ["sales"] });

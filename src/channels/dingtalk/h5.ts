@@ -124,11 +124,11 @@ export function dingtalkH5Routes(deps: DingtalkH5Deps): Router {
     return userid;
   }
 
-  /** First visit: the member from the directory, with the roles DINGTALK_ROLE_MAP gives them. */
+  /** First visit: the member from the directory, with the roles DINGTALK_ROLE_MAP gives them (and their leader). */
   async function firstSignIn(userid: string): Promise<UserView> {
     const record = await deps.directory.lookup(userid);
     if (!record.found || !record.active) throw new DomainError("forbidden", "no active account in the DingTalk directory");
-    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true });
+    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
     if (!user) throw new Error("user was neither found nor created");
     log.info({ platform: "dingtalk", userId: user.id, roles: user.roles }, "user created on first sign-in");
     return user;

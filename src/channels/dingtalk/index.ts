@@ -136,7 +136,7 @@ export function createDingtalkChannel(config: DingtalkConfig, deps: DingtalkChan
     async resolveUser(userid) {
       const record = await directory.lookup(userid);
       if (!record.found) throw new ChannelError("rejected", `dingtalk user ${userid} is not in the directory`);
-      return { platformUserId: userid, name: record.name, mobile: record.mobile, managerPlatformUserId: record.managerPlatformUserId, department: record.department };
+      return record;
     },
     miniAppLink: (_user, path) => miniAppLink(deps.publicUrl, path),
     // DingTalk cannot look a message up by our key: the dispatcher then never re-sends blindly.

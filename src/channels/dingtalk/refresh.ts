@@ -23,8 +23,9 @@ const FIRST_CONTACT_MAX = 50_000;
 
 /**
  * First contact over Stream: a member we have never seen is created from the directory with the roles
- * DINGTALK_ROLE_MAP gives them, before the bot reads their message (the bot alone would create them
- * without roles). Best effort: if DingTalk cannot tell us now, the bot creates them as usual.
+ * DINGTALK_ROLE_MAP gives them (and their direct leader, when not yet a user), before the bot reads
+ * their message. Best effort: if DingTalk cannot tell us now, the bot looks them up again and creates
+ * them the same way (bot/sender.ts).
  *
  * A member found in the users table is remembered for `ttlMs` (an hour): their next frames cost no
  * query and no promise (the call returns undefined, the frame goes straight on). Only existence is
@@ -50,7 +51,7 @@ export function createFirstContact(deps: {
     try {
       if (!(await findPlatformUser(deps.serviceDeps, "dingtalk", userid))) {
         const record = await deps.directory.lookup(userid);
-        if (record.found) await refreshPlatformUser(deps.serviceDeps, record, { create: true });
+        if (record.found) await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
       }
       known.delete(userid); // re-inserted at the end: the oldest entries stay first
       if (known.size >= FIRST_CONTACT_MAX) known.delete(known.keys().next().value!);

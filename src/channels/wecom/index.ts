@@ -4,14 +4,14 @@ import type { Cache } from "../../cache/cache";
 import type { WecomConfig } from "../../config";
 import { projectPath } from "../../paths";
 import type { ApiCallObserver } from "../../metrics/metrics";
-import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
+import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
-import { departmentName } from "./departments";
-import { WecomApiError, createWecomClient, type ApiResult } from "./client";
+import { WecomApiError, createWecomClient, type ApiResult, type WecomClient } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
 import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
+import { createWecomDirectory, type WecomDirectory } from "./roles";
 import { LIMITS } from "./limits";
 import { WECOM_MEMBER_PACE, wecomMemberBucket } from "./pacing";
 
@@ -32,6 +32,8 @@ export interface WecomChannelDeps {
   timeoutMs?: number;
   tokenWaitMs?: number;
   onCall?: ApiCallObserver;
+  /** Shared with the OAuth routes and the nightly refresh, so all read members one way; made here when absent. */
+  directory?: WecomDirectory;
 }
 
 /** What card_refs.platform_ref holds for a WeCom card. */
@@ -54,6 +56,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
   const client = createWecomClient(config, clientDeps);
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
   const codes = createCardCodes(config, cache);
+  const directory = deps.directory ?? createWecomDirectory(config, { client, cache, log: deps.log });
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
 
   async function send(touser: string, message: Record<string, unknown>): Promise<ApiResult> {
@@ -122,26 +125,15 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
       await client.robot(key, { msgtype: "markdown", markdown: render.markdown(card) });
       return { messageId: `robot:${opts.dedupeKey}` };
     },
-    resolveUser: (platformUserId) => resolveUser(platformUserId),
+    async resolveUser(userid) {
+      const record = await directory.lookup(userid);
+      if (!record.found) throw new ChannelError("rejected", `wecom user ${userid} is not in the directory`);
+      return record;
+    },
     miniAppLink: (_user: ChatUser, path: string) => link(path),
     // WeCom cannot look a message up by our key; undefined tells the dispatcher never to re-send blindly.
     lookupSent: async () => undefined,
   };
-
-  async function resolveUser(userid: string): Promise<PlatformUser> {
-    const u = await client.get("/cgi-bin/user/get", { userid });
-    const leaders = Array.isArray(u.direct_leader) ? u.direct_leader.filter((l): l is string => typeof l === "string" && l !== "") : [];
-    const departments = Array.isArray(u.department) ? u.department.filter((d): d is number => typeof d === "number") : [];
-    const main = typeof u.main_department === "number" ? u.main_department : departments[0];
-    return {
-      platformUserId: typeof u.userid === "string" && u.userid ? u.userid : userid,
-      name: typeof u.name === "string" && u.name ? u.name : userid,
-      // Not returned to apps created after 2022-06-20 (wecom.md 8.1): null, not an error.
-      mobile: typeof u.mobile === "string" && u.mobile ? u.mobile : null,
-      managerPlatformUserId: leaders[0] ?? null,
-      department: main === undefined ? null : await departmentName({ client, cache, prefix: `wecom:${config.corpId}:${config.agentId}` }, main),
-    };
-  }
 }
 
 function readRef(raw: Record<string, unknown>, to: ChatUser): WecomCardRef | null {

@@ -123,7 +123,7 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
     throw new SignInRefusal(403, "仅限企业成员", "这个页面只对本企业的成员开放。");
   }
 
-  /** First visit: the member from the directory, with the roles WECOM_ROLE_MAP gives them. */
+  /** First visit: the member from the directory, with the roles WECOM_ROLE_MAP gives them (and their leader). */
   async function firstSignIn(userid: string): Promise<UserView> {
     let record;
     try {
@@ -135,7 +135,7 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
       throw wecomTrouble(err);
     }
     if (!record.found || !record.active) throw new SignInRefusal(403, "无法登录", "企业通讯录中没有你的有效账号，请联系管理员。");
-    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true });
+    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
     if (!user) throw new Error("user was neither found nor created");
     log.info({ platform: "wecom", userId: user.id, roles: user.roles }, "user created on first sign-in");
     return user;
