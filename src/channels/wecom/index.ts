@@ -6,7 +6,7 @@ import { projectPath } from "../../paths";
 import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channel";
 import { createCardCodes } from "./card-codes";
-import { WecomApiError, createWecomClient, type ApiResult, type WecomClient } from "./client";
+import { WecomApiError, createWecomClient, type ApiResult } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
