@@ -30,6 +30,16 @@ describe("DingTalk H5 sign-in and JSAPI", () => {
     expect(js.text).toContain("window.dd=");
   });
 
+  it("serves the sign-in page in Chinese, or in English to a browser that chose English", async () => {
+    const zh = await request(t.callback).get("/dingtalk/h5").query({ next: "/m" });
+    expect(zh.text).toContain('<html lang="zh-CN"');
+    expect(zh.text).toContain("正在通过钉钉登录，请稍候。");
+    const en = await request(t.callback).get("/dingtalk/h5").query({ next: "/m" }).set("Cookie", "co_lang=en");
+    expect(en.text).toContain('<html lang="en"');
+    expect(en.text).toContain("Signing you in through DingTalk, one moment.");
+    expect(en.text).toContain('"outside":"Please open this page in the DingTalk app."');
+  });
+
   it("trades a code for a session, creates the member with mapped roles, and only goes to own paths", async () => {
     const scope = nock(DT_OAPI)
       .post("/topapi/v2/user/getuserinfo", { code: "CODE1" }).query({ access_token: "O1" }).reply(200, { errcode: 0, result: { userid: "u-h5", name: "王小明" } })

@@ -256,6 +256,20 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
       expect(scope.isDone()).toBe(true);
     });
 
+    it("speaks English on these pages to a browser that chose English in the mini-app", async () => {
+      const { config, server } = h5(t);
+      const scope = wecomApi(config)
+        .get("/cgi-bin/auth/getuserinfo").query(true).reply(200, { errcode: 40029, errmsg: "invalid code" })
+        .get("/cgi-bin/auth/getuserinfo").query(true).reply(200, { errcode: 50001, errmsg: "redirect_url not authorised" });
+      const english = (next: string) => callback(server, config, next).set("Cookie", "co_lang=en");
+      const expired = await english("/m/orders/3");
+      expectPage(expired, 400, "This sign-in link has expired");
+      expect(expired.text).toContain('<html lang="en">');
+      expect(expired.text).toContain(">Open it again</a>");
+      expectPage(await english("/m"), 502, "WeCom refused the sign-in (error code 50001): please ask your admin.");
+      expect(scope.isDone()).toBe(true);
+    });
+
     it("answers an unexpected failure with a plain 500 page and logs it once", async () => {
       const logged: Array<{ msg: string; err?: { message: string } }> = [];
       const log = pino({ level: "error" }, { write: (line: string) => void logged.push(JSON.parse(line)) });

@@ -5,8 +5,10 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { DingtalkConfig } from "../../config";
 import { DomainError } from "../../domain/errors";
+import { t } from "../../domain/i18n";
 import type { Assets } from "../../http/assets";
 import { jsonBody } from "../../http/middleware/json-body";
+import { localeFrom } from "../../miniapp/viewer";
 import { parse } from "../../http/parse";
 import type { Sessions } from "../../http/session";
 import type { ServiceDeps } from "../../services/deps";
@@ -53,12 +55,15 @@ export function dingtalkH5Routes(deps: DingtalkH5Deps): Router {
   router.get(DINGTALK_H5_PATH, async function dingtalkH5(ctx) {
     ctx.set("Cache-Control", "no-store");
     const next = safeNext(ctx.query.next);
-    const cfg = { corpId: config.corpId, clientId: config.clientId, next, sessionUrl: DINGTALK_SESSION_PATH, failed: "登录失败，请在钉钉中重新打开。", outside: "请在钉钉客户端中打开此页面。" };
+    // Nobody is signed in yet: the language this browser chose in the mini-app, else Chinese.
+    const locale = localeFrom(ctx);
+    const failed = t(locale, "signin.dingtalkFailed");
+    const cfg = { corpId: config.corpId, clientId: config.clientId, next, sessionUrl: DINGTALK_SESSION_PATH, failed, outside: t(locale, "signin.dingtalkOutside") };
     ctx.type = "text/html; charset=utf-8";
     ctx.body = views.render("dingtalk-h5.njk", {
-      lang: "zh-CN",
-      title: "正在登录…",
-      waiting: "正在通过钉钉登录，请稍候。",
+      lang: locale,
+      title: t(locale, "signin.dingtalkWaiting"),
+      waiting: t(locale, "signin.dingtalkWaitingDetail"),
       jsapiSrc: DINGTALK_JSAPI_SRC,
       pageSrc: deps.assets.url("dingtalk-pages"),
       cssSrc: deps.assets.url("plain-pages-css"),

@@ -7,6 +7,8 @@ import type { Assets } from "../../http/assets";
 import type { Sessions } from "../../http/session";
 import type { ServiceDeps } from "../../services/deps";
 import { findPlatformUser, refreshPlatformUser, type UserView } from "../../services/users";
+import { t, type MessageKey } from "../../domain/i18n";
+import { localeFrom } from "../../miniapp/viewer";
 import { ChannelError } from "../channel";
 import { WecomApiError, type WecomClient } from "./client";
 import { miniAppLink, oauthState, safeNext } from "./links";
@@ -39,10 +41,12 @@ const NO_PERMISSION = 60011; // outside the app's visibility (wecom.md 3.2, 8.1)
 class SignInRefusal extends Error {
   constructor(
     readonly status: number,
-    readonly title: string,
-    readonly detail: string,
+    readonly title: MessageKey,
+    readonly detail: MessageKey,
     /** A link that starts sign-in again, when that could help. */
     readonly retry?: string,
+    /** WeCom's errcode, shown so the admin can look it up. */
+    readonly errcode: number | null = null,
   ) {
     super(title);
   }
@@ -81,24 +85,24 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
     } catch (err) {
       if (err instanceof SignInRefusal) return page(ctx, deps.assets, err);
       log.error({ err, platform: "wecom" }, "wecom sign-in failed");
-      page(ctx, deps.assets, new SignInRefusal(500, "登录失败", "服务器出错了，已记录。请稍后再试。"));
+      page(ctx, deps.assets, new SignInRefusal(500, "signin.failed", "signin.serverError"));
     }
   });
 
   /** The path to land on, once code and state are well-formed and the state is one we issued for `next`. */
   function checkCallback(code: unknown, state: unknown, next: unknown): string {
     if (typeof state !== "string" || !STATE.test(state) || typeof next !== "string") {
-      throw new SignInRefusal(400, "登录链接无效", "链接不完整或已被改动，请回到企业微信重新打开。");
+      throw new SignInRefusal(400, "signin.badLink", "signin.badLinkDetail");
     }
     const expected = Buffer.from(oauthState(config, next));
     const given = Buffer.from(state);
     if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
-      throw new SignInRefusal(400, "登录链接无效", "链接不完整或已被改动，请回到企业微信重新打开。");
+      throw new SignInRefusal(400, "signin.badLink", "signin.badLinkDetail");
     }
     // The state proves we issued `next`; checking it again costs nothing and keeps this no open redirect.
     const landing = ownPath(next);
     if (typeof code !== "string" || !CODE.test(code)) {
-      throw new SignInRefusal(400, "登录链接无效", "缺少登录凭证，请重新进入。", retryLink(landing));
+      throw new SignInRefusal(400, "signin.badLink", "signin.noCode", retryLink(landing));
     }
     return landing;
   }
@@ -111,7 +115,7 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
     } catch (err) {
       if (err instanceof WecomApiError && err.errcode === INVALID_CODE) {
         // Codes are single-use and live 5 minutes; a prefetch or a double tap spends them (gotcha 7).
-        throw new SignInRefusal(400, "登录链接已失效", "登录凭证已过期或已被使用，请重新进入。", retryLink(landing));
+        throw new SignInRefusal(400, "signin.expired", "signin.expiredDetail", retryLink(landing));
       }
       throw wecomTrouble(err);
     }
@@ -120,7 +124,7 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
     if (userid) return userid;
     // openid / external_userid (or the legacy OpenId): a customer or a WeChat user, not a member.
     log.info({ platform: "wecom", external: typeof res.external_userid === "string" }, "wecom sign-in by a non-member refused");
-    throw new SignInRefusal(403, "仅限企业成员", "这个页面只对本企业的成员开放。");
+    throw new SignInRefusal(403, "signin.membersOnly", "signin.membersOnlyDetail");
   }
 
   /** First visit: the member from the directory, with the roles WECOM_ROLE_MAP gives them (and their leader). */
@@ -130,11 +134,11 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
       record = await deps.directory.lookup(userid);
     } catch (err) {
       if (err instanceof WecomApiError && err.errcode === NO_PERMISSION) {
-        throw new SignInRefusal(403, "无权使用", "你不在本应用的可见范围内，请联系企业微信管理员。");
+        throw new SignInRefusal(403, "signin.notVisible", "signin.notVisibleDetail");
       }
       throw wecomTrouble(err);
     }
-    if (!record.found || !record.active) throw new SignInRefusal(403, "无法登录", "企业通讯录中没有你的有效账号，请联系管理员。");
+    if (!record.found || !record.active) throw new SignInRefusal(403, "signin.noAccount", "signin.noAccountDetail");
     const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
     if (!user) throw new Error("user was neither found nor created");
     log.info({ platform: "wecom", userId: user.id, roles: user.roles }, "user created on first sign-in");
@@ -144,9 +148,9 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
   function wecomTrouble(err: unknown): unknown {
     if (!(err instanceof ChannelError)) return err;
     // The client has logged the call; here only what the visitor is told.
-    if (err.failure === "retry_later") return new SignInRefusal(503, "企业微信暂时繁忙", "请稍后再试。");
-    const errcode = err instanceof WecomApiError && err.errcode !== null ? `（错误码 ${err.errcode}）` : "";
-    return new SignInRefusal(502, "登录失败", `企业微信拒绝了登录请求${errcode}，请联系管理员。`);
+    if (err.failure === "retry_later") return new SignInRefusal(503, "signin.busy", "signin.busyDetail");
+    const code = err instanceof WecomApiError && err.errcode !== null ? err.errcode : null;
+    return new SignInRefusal(502, "signin.failed", "signin.refusedDetail", undefined, code);
   }
 
   return router;
@@ -155,14 +159,18 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
 const retryLink = (landing: string) => `${WECOM_OAUTH_PATH}?next=${encodeURIComponent(landing)}`;
 
 function page(ctx: Context, assets: Assets, refusal: SignInRefusal) {
+  // Nobody is signed in yet: the language this browser chose in the mini-app, else Chinese.
+  const locale = localeFrom(ctx);
+  const title = t(locale, refusal.title);
+  const errcode = refusal.errcode === null ? "" : t(locale, "signin.errcode", { code: refusal.errcode });
   ctx.status = refusal.status;
   ctx.type = "text/html; charset=utf-8";
-  const retry = refusal.retry ? `<p><a href="${escapeHtml(refusal.retry)}">重新进入</a></p>` : "";
+  const retry = refusal.retry ? `<p><a href="${escapeHtml(refusal.retry)}">${escapeHtml(t(locale, "signin.retry"))}</a></p>` : "";
   ctx.body = `<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(refusal.title)}</title>
+<html lang="${locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="${assets.url("plain-pages-css")}"></head>
-<body><h1>${escapeHtml(refusal.title)}</h1><p>${escapeHtml(refusal.detail)}</p>${retry}</body></html>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(t(locale, refusal.detail, { errcode }))}</p>${retry}</body></html>
 `;
 }
 
