@@ -5,7 +5,7 @@ import type { WecomConfig } from "../../config";
 import { projectPath } from "../../paths";
 import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChatChannel, type ChatUser, type PlatformUser, type SentRef } from "../channel";
-import { createCardCodes } from "./card-codes";
+import { createCardCodes, type CardCodeStore } from "./card-codes";
 import { departmentName } from "./departments";
 import { WecomApiError, createWecomClient, type ApiResult, type WecomClient } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
@@ -33,6 +33,8 @@ export interface WecomChannelDeps {
   timeoutMs?: number;
   tokenWaitMs?: number;
   onCall?: ApiCallObserver;
+  /** card_refs as the durable record of update codes (card-code-store.ts); without it, the cache alone. */
+  codeStore?: CardCodeStore;
 }
 
 /** What card_refs.platform_ref holds for a WeCom card. */
@@ -67,7 +69,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
   // secret's own token (wecom.md 7.1), cached apart from the app's.
   const contacts = config.contactSecret ? createWecomContactClient(config, clientDeps) : client;
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
-  const codes = createCardCodes(config, cache);
+  const codes = createCardCodes(config, cache, deps.codeStore);
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
 
   async function send(touser: string, message: Record<string, unknown>): Promise<ApiResult> {
@@ -103,7 +105,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
       const res = await send(to.platformUserId, { msgtype: "template_card", template_card: template });
       const cardRef: WecomCardRef = { task_id: taskId, userid: to.platformUserId, card_type: template.card_type, sent_at: now().toISOString() };
       if (typeof res.response_code === "string" && res.response_code) cardRef.response_code = res.response_code;
-      return { messageId: String(res.msgid ?? ""), cardRef: { ...cardRef } } satisfies SentRef;
+      return { messageId: String(res.msgid ?? ""), cardRef: { ...cardRef }, taskId } satisfies SentRef;
     },
     async updateCard(ref, card) {
       const r = readRef(ref.cardRef, ref.to);
