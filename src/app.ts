@@ -21,6 +21,8 @@ import { createSimulatorChannel, type SimulatorChannel } from "./channels/simula
 import { createSimulatorCardRenderer } from "./channels/simulator/render";
 import { createWecomChannel, groupMsgSendResult, wecomCallbacks } from "./channels/wecom";
 import { createWecomClient } from "./channels/wecom/client";
+import { createCardCodes } from "./channels/wecom/card-codes";
+import { createCardCodeStore } from "./channels/wecom/card-code-store";
 import { wecomOAuthRoutes } from "./channels/wecom/oauth";
 import { wecomJssdkRoutes } from "./channels/wecom/jssdk";
 import { createWecomDirectory } from "./channels/wecom/roles";
@@ -130,8 +132,12 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
         return { config: wecomConfig, client, directory: createWecomDirectory(wecomConfig, { client, cache, log: h5Log }), log: h5Log };
       })()
     : null;
+  // card_refs keeps each WeCom card's update codes (wecom.md 5.4): the channel spends them, the bot's
+  // handling of a tap records the code it brought.
+  const wecomCodeStore = wecomConfig ? createCardCodeStore(db) : undefined;
+  const wecomCodes = wecomConfig ? createCardCodes(wecomConfig, cache, wecomCodeStore) : null;
   const wecom = wecomConfig
-    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl, onCall, directory: wecomH5?.directory })
+    ? createWecomChannel(wecomConfig, { cache, log: log.child({ module: "wecom" }), now: deps.now, publicUrl: config.publicUrl, onCall, directory: wecomH5?.directory, codeStore: wecomCodeStore })
     : null;
   const dingtalkConfig = config.dingtalk;
   const dingtalkParts = dingtalkConfig
@@ -153,7 +159,15 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     cache,
     log: log.child({ module: "inbound" }),
     now: deps.now,
-    handle: (event) => trace.run(event.traceId ?? null, () => bot.handle(event)),
+    handle: (event) =>
+      trace.run(event.traceId ?? null, async () => {
+        // A tap's update code is recorded before the bot acts on the tap, so the redraw it causes finds it.
+        if (wecomCodes && event.platform === "wecom" && event.kind === "card_action" && event.cardCode) {
+          const { taskId, code, at } = event.cardCode;
+          await wecomCodes.record({ taskId, userId: event.from, code }, new Date(at));
+        }
+        await bot.handle(event);
+      }),
   });
   // Every event is stamped on receipt with the trace of the request that carries it (a callback) or a
   // fresh one (a Stream frame), and counted for /metrics with whether it was a repeat.

@@ -27,6 +27,11 @@ export interface SentRef {
   messageId: string;
   /** Platform data kept in card_refs (WeCom task_id + response_code, DingTalk outTrackId, ...). */
   cardRef?: Record<string, unknown>;
+  /**
+   * The id the platform's card callbacks name this card by (WeCom's task_id), kept in card_refs.task_id so
+   * what a tap brings (a fresh update code) can be recorded against the card. Left out by other platforms.
+   */
+  taskId?: string;
 }
 
 /**
@@ -106,6 +111,18 @@ export class ChannelError extends Error {
  */
 export type InboundEvent = (
   | { kind: "text"; key: string; platform: Platform; from: string; text: string }
-  | { kind: "card_action"; key: string; platform: Platform; from: string; action: string; values: Record<string, string> }
+  | {
+      kind: "card_action";
+      key: string;
+      platform: Platform;
+      from: string;
+      action: string;
+      values: Record<string, string>;
+      /**
+       * The one-shot update code the tap came with (WeCom's ResponseCode, wecom.md 5.4) for card `taskId`,
+       * issued at `at` (ISO): stored with the event, so it survives until it is recorded in card_refs.
+       */
+      cardCode?: { taskId: string; code: string; at: string };
+    }
   | { kind: "open"; key: string; platform: Platform; from: string }
 ) & { traceId?: string };

@@ -391,6 +391,8 @@ async function rememberCard(
     platform: r.platform,
     userId: r.userId,
     platformRef: r.sent.cardRef ?? { messageId: r.sent.messageId },
+    // What the platform's taps name the card by, so the update code a tap brings is recorded on this row.
+    taskId: r.sent.taskId ?? null,
     live: r.card.buttons.length > 0 || r.kind !== "approval",
   });
 }

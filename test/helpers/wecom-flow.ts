@@ -20,10 +20,19 @@ export interface TemplateCardJson {
   source?: { desc?: string };
   /** type 0 (or none) calls back with its key; type 1 opens its url and has no key (wecom.md 5.1). */
   button_list?: Array<{ type?: number; text: string; style?: number; key?: string; url?: string }>;
-  button_selection?: { question_key: string; option_list: Array<{ id: string; text: string }> };
+  button_selection?: Question;
+  select_list?: Question[];
+  submit_button?: { text: string; key: string };
   card_action?: { type: number; url?: string };
   replace_text?: string;
   [field: string]: unknown;
+}
+
+/** A button_selection or one select_list entry (wecom.md 5.2). */
+export interface Question {
+  question_key: string;
+  title?: string;
+  option_list: Array<{ id: string; text: string }>;
 }
 
 export interface SentMessage {
@@ -133,6 +142,14 @@ export class FakeWecom {
     return scope;
   }
 
+  /**
+   * The next expect() takes a gettoken again: for an instance with a cache of its own (the token it
+   * would reuse is in the other's), or a clock moved past the token's 7200 s.
+   */
+  expectNewToken(): void {
+    this.tokenFetched = false;
+  }
+
   /** The ResponseCode WeCom puts in the callback when `userId` taps a button on card `taskId` (wecom.md 5.4). */
   issueClickCode(taskId: string, userId: string): string {
     const code = `RC-CLICK-${++this.seq}`;
@@ -140,13 +157,28 @@ export class FakeWecom {
     return code;
   }
 
-  /** The template_card_event for a tap on `button` of a card we sent (wecom.md 2.2), with a fresh ResponseCode. */
-  clickXml(from: string, card: TemplateCardJson, buttonText: string): { xml: string; responseCode: string } {
+  /**
+   * The template_card_event for a tap on `button` of a card we sent (wecom.md 2.2), with a fresh ResponseCode.
+   * `select`: the option (by its text) chosen in the card's button_selection first, reported in SelectedItems.
+   */
+  clickXml(from: string, card: TemplateCardJson, buttonText: string, opts: { select?: string } = {}): { xml: string; responseCode: string } {
     const button = buttonOf(card, buttonText);
     // A url button opens a page in the client; WeCom sends no event for it.
     if (button.type === 1 || button.key === undefined) throw new Error(`button "${buttonText}" of card ${card.task_id} opens a page and calls nothing back`);
+    if (opts.select !== undefined && !card.button_selection) throw new Error(`card ${card.task_id} has no button_selection`);
+    const selected = opts.select === undefined ? "" : selectedItemsXml(card.button_selection!, opts.select);
     const responseCode = this.issueClickCode(card.task_id, from);
-    const xml = cardEventXml({ from, key: button.key, taskId: card.task_id, responseCode, createTime: ++this.clickTime });
+    const xml = cardEventXml({ from, key: button.key, taskId: card.task_id, responseCode, createTime: ++this.clickTime, selected });
+    return { xml, responseCode };
+  }
+
+  /** `option` chosen in a multiple_interaction card's selector and its submit button tapped (wecom.md 2.2, 5.1). */
+  submitXml(from: string, card: TemplateCardJson, option: string): { xml: string; responseCode: string } {
+    const [question] = card.select_list ?? [];
+    if (!question || !card.submit_button) throw new Error(`card ${card.task_id} is not a multiple_interaction card: ${JSON.stringify(card)}`);
+    const responseCode = this.issueClickCode(card.task_id, from);
+    const selected = selectedItemsXml(question, option);
+    const xml = cardEventXml({ from, key: card.submit_button.key, taskId: card.task_id, responseCode, createTime: ++this.clickTime, selected });
     return { xml, responseCode };
   }
 
@@ -206,9 +238,22 @@ export function buttonOf(card: TemplateCardJson, text: string): NonNullable<Temp
   return button;
 }
 
-/** Encrypts, signs and posts one callback the way WeCom does (wecom.md 1.5). */
-export function postCallback(t: TestApp, config: WecomConfig, inner: string) {
-  const { query, body } = wecomPost(config, inner);
+/** SelectedItems naming the option shown as `text` (wecom.md 2.2); option ids are what the card was sent with. */
+function selectedItemsXml(question: Question, text: string): string {
+  const option = question.option_list.find((o) => o.text === text);
+  if (!option) throw new Error(`no option "${text}" in ${JSON.stringify(question.option_list)}`);
+  return (
+    `<SelectedItems><SelectedItem><QuestionKey><![CDATA[${question.question_key}]]></QuestionKey>` +
+    `<OptionIds><OptionId><![CDATA[${option.id}]]></OptionId></OptionIds></SelectedItem></SelectedItems>`
+  );
+}
+
+/**
+ * Encrypts, signs and posts one callback the way WeCom does (wecom.md 1.5). `timestamp` (seconds): when
+ * WeCom signed it, for an app whose clock is not the machine's.
+ */
+export function postCallback(t: TestApp, config: WecomConfig, inner: string, opts: { timestamp?: number } = {}) {
+  const { query, body } = wecomPost(config, inner, opts);
   return request(t.callback).post("/wecom/callback").query(query).set("Content-Type", "text/xml").send(body);
 }
 
@@ -221,16 +266,17 @@ export function textFrom(from: string, content: string): string {
 
 /**
  * Runs the background work to the end: the inbound queue, then outbox batches until a batch claims
- * nothing. Rows deferred by a moment (rate-limit tokens, a person's lane) are waited for.
+ * nothing. Rows deferred by a moment (rate-limit tokens, a person's lane) are waited for. `now`: the
+ * app's clock, when the test gave it one of its own.
  */
-export async function settle(t: TestApp): Promise<void> {
+export async function settle(t: TestApp, now: () => Date = () => new Date()): Promise<void> {
   const m = t.app.db.models;
   for (let round = 0; round < 100; round++) {
     await t.app.inbound.drain();
     if ((await t.app.dispatcher.runOnce()).claimed > 0) continue;
     const next = await m.Outbox.findOne({ where: { status: "pending" }, order: [["nextAttemptAt", "ASC"]] });
     if (!next) return;
-    const wait = next.nextAttemptAt.getTime() - Date.now();
+    const wait = next.nextAttemptAt.getTime() - now().getTime();
     if (wait > 5_000) return; // a real backoff: the test asserts on the row instead
     await new Promise((r) => setTimeout(r, Math.max(wait, 0) + 5));
   }

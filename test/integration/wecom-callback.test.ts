@@ -85,6 +85,8 @@ describe("/wecom/callback", () => {
     expect(res.status).toBe(200);
     const row = await t.app.db.models.InboundEvent.findOne({ where: { platform: "wecom", eventKey: `ev:zhangsan:1700000123:template_card_event:co-click-1:${key}` } });
     expect(row?.payload).toMatchObject({ kind: "card_action", action: "approval.approve", values: { orderId: "999999", stepId: "1" } });
+    // The code is stored with the event before the answer: it outlives a crash until it is recorded in card_refs.
+    expect(row?.payload).toMatchObject({ cardCode: { taskId: "co-click-1", code: "RC-click", at: expect.any(String) } });
     const codes = createCardCodes(config, t.app.cache);
     expect(await codes.claim({ taskId: "co-click-1", userId: "ZhangSan", sendCode: null, sentAt: null }, new Date())).toBe("RC-click");
   });

@@ -137,6 +137,7 @@ describe("WeCom channel over HTTP", () => {
     expect(sent).toEqual({
       messageId: "msg-1",
       cardRef: { task_id: card.task_id, response_code: "RC-send", userid: "lisi", card_type: "button_interaction", sent_at: new Date(clock).toISOString() },
+      taskId: card.task_id,
     });
   });
 

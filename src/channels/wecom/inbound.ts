@@ -53,7 +53,7 @@ export function openCallback(config: WecomConfig, query: CallbackQuery, body: st
   if (outerTo && outerTo !== config.corpId) throw new CallbackError("wrong_receiver", "envelope is for another corp");
   const plain = decryptFor(config.aesKey, encrypted, config.corpId);
   const message: Xml = readFlatXml(plain) ?? parseXml(plain, "message");
-  return toEvent(config, message);
+  return toEvent(config, message, now);
 }
 
 function checkQuery(config: WecomConfig, query: CallbackQuery, encrypted: string, now: Date): string {
@@ -107,7 +107,7 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [v];
 }
 
-function toEvent(config: WecomConfig, m: Xml): OpenedCallback {
+function toEvent(config: WecomConfig, m: Xml, now: Date): OpenedCallback {
   const from = text(m.FromUserName);
   const type = text(m.MsgType);
   const agent = text(m.AgentID);
@@ -121,10 +121,11 @@ function toEvent(config: WecomConfig, m: Xml): OpenedCallback {
   const event = text(m.Event);
   if (event === "enter_agent") return mapped({ ...base, kind: "open", key: eventKey(m, [event]) });
   if (event !== "template_card_event") return ignored(`event ${event}`);
-  return cardEvent(m, base);
+  return cardEvent(m, base, now);
 }
 
-function cardEvent(m: Xml, base: { platform: "wecom"; from: string }): OpenedCallback {
+/** `now` is when the tap's ResponseCode was issued, as far as we know: its lifetime counts from it. */
+function cardEvent(m: Xml, base: { platform: "wecom"; from: string }, now: Date): OpenedCallback {
   const taskId = text(m.TaskId);
   const responseCode = text(m.ResponseCode);
   const clickCode = taskId && responseCode ? { taskId, userId: base.from, code: responseCode } : null;
@@ -139,7 +140,10 @@ function cardEvent(m: Xml, base: { platform: "wecom"; from: string }): OpenedCal
     if (chosen && chosen.action === tapped.action) values[chosen.name] = chosen.value;
   }
   const key = eventKey(m, ["template_card_event", taskId, text(m.EventKey)]);
-  return { event: { ...base, kind: "card_action", key, action: tapped.action, values }, clickCode };
+  // The code rides in the event, which is stored before the callback is answered: it is recorded in
+  // card_refs when the event is handled, or handled again after a crash (card-codes.ts).
+  const cardCode = clickCode ? { taskId, code: clickCode.code, at: now.toISOString() } : undefined;
+  return { event: { ...base, kind: "card_action", key, action: tapped.action, values, ...(cardCode ? { cardCode } : {}) }, clickCode };
 }
 
 /** Messages de-duplicate by MsgId (wecom.md 2.3); a message without one falls back to the event rule. */

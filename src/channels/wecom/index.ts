@@ -5,7 +5,7 @@ import type { WecomConfig } from "../../config";
 import { projectPath } from "../../paths";
 import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channel";
-import { createCardCodes } from "./card-codes";
+import { createCardCodes, type CardCodeStore } from "./card-codes";
 import { WecomApiError, createWecomClient, type ApiResult } from "./client";
 import { sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
@@ -34,6 +34,8 @@ export interface WecomChannelDeps {
   onCall?: ApiCallObserver;
   /** Shared with the OAuth routes and the nightly refresh, so all read members one way; made here when absent. */
   directory?: WecomDirectory;
+  /** card_refs as the durable record of update codes (card-code-store.ts); without it, the cache alone. */
+  codeStore?: CardCodeStore;
 }
 
 /** What card_refs.platform_ref holds for a WeCom card. */
@@ -55,7 +57,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
   const clientDeps = { cache, log: deps.log, now, fetch: deps.fetch, timeoutMs: deps.timeoutMs, tokenWaitMs: deps.tokenWaitMs, onCall: deps.onCall };
   const client = createWecomClient(config, clientDeps);
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
-  const codes = createCardCodes(config, cache);
+  const codes = createCardCodes(config, cache, deps.codeStore);
   const directory = deps.directory ?? createWecomDirectory(config, { client, cache, log: deps.log });
   const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
 
@@ -92,7 +94,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
       const res = await send(to.platformUserId, { msgtype: "template_card", template_card: template });
       const cardRef: WecomCardRef = { task_id: taskId, userid: to.platformUserId, card_type: template.card_type, sent_at: now().toISOString() };
       if (typeof res.response_code === "string" && res.response_code) cardRef.response_code = res.response_code;
-      return { messageId: String(res.msgid ?? ""), cardRef: { ...cardRef } } satisfies SentRef;
+      return { messageId: String(res.msgid ?? ""), cardRef: { ...cardRef }, taskId } satisfies SentRef;
     },
     async updateCard(ref, card) {
       const r = readRef(ref.cardRef, ref.to);

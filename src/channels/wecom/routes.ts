@@ -79,13 +79,20 @@ export function wecomCallbacks(deps: WecomCallbackDeps): { router: Router; exact
   /** Verify, decrypt, de-duplicate and persist one posted callback; resolves to what WeCom is answered. */
   async function accept(req: IncomingMessage, query: CallbackQuery, ip: string): Promise<string> {
     let opened: ReturnType<typeof openCallback>;
+    const at = now();
     try {
-      opened = openCallback(config, query, await readBody(req, limit), now());
+      opened = openCallback(config, query, await readBody(req, limit), at);
     } catch (err) {
       refuse("POST", ip, err);
     }
-    // Kept before the event is handed on, so the update the bot's answer triggers can use it.
-    if (opened.clickCode) await codes.remember(opened.clickCode, now());
+    // A tap's ResponseCode (wecom.md 5.4) must outlive this answer without costing the answer a write of
+    // its own. It is cached here (the fast path: an update that runs before the bot has handled the tap
+    // finds it), and it rides in the event (opened.event.cardCode) that inbound.receive stores before we
+    // answer, in the same group-committed INSERT as every callback: once WeCom has our "success" the code
+    // is durable. The bot's handling of the event records it in card_refs (app.ts), off the answer path;
+    // after a crash in between, recover() hands the stored event, code and all, to the bot again. So an
+    // acknowledged tap's code is never lost, and no synchronous card_refs write per click is added here.
+    if (opened.clickCode) await codes.remember(opened.clickCode, at);
     if (opened.event) await inbound.receive(opened.event);
     else log.debug({ platform: "wecom", ignored: opened.ignored }, "wecom callback ignored");
     return ACK;

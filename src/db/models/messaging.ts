@@ -47,6 +47,16 @@ export interface CardRefRow extends Model<InferAttributes<CardRefRow>, InferCrea
   live: CreationOptional<boolean>;
   createdAt: CreationOptional<Date>;
   updatedAt: CreationOptional<Date>;
+  /**
+   * The update codes of the card's one recipient (migration 0008; WeCom only, wecom.md 5.4): the id its
+   * click callbacks name it by, the recipient's latest tap code with when it was issued and when it was
+   * spent (null: unused), and when the code the send came with (in platformRef) was spent.
+   */
+  taskId: CreationOptional<string | null>;
+  responseCode: CreationOptional<string | null>;
+  codeIssuedAt: CreationOptional<Date | null>;
+  codeUsedAt: CreationOptional<Date | null>;
+  sendCodeUsedAt: CreationOptional<Date | null>;
 }
 
 export interface AuditEventRow extends Model<InferAttributes<AuditEventRow>, InferCreationAttributes<AuditEventRow>> {
@@ -137,6 +147,11 @@ export function defineCardRef(s: Sequelize): ModelStatic<CardRefRow> {
       live: bool(true),
       createdAt: date(false),
       updatedAt: date(false),
+      taskId: str(128),
+      responseCode: str(512),
+      codeIssuedAt: date(),
+      codeUsedAt: date(),
+      sendCodeUsedAt: date(),
     },
     { tableName: "card_refs", underscored: true },
   );
