@@ -12,6 +12,7 @@ export type CardKind =
   | "order_status"
   | "order_list"
   | "shipment_notice"
+  | "order_confirmed_notice"
   | "help"
   | "new_order"
   | "choose"

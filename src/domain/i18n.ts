@@ -53,6 +53,7 @@ const CORE_MESSAGES = {
   "field.carrier": ["物流公司", "Carrier"],
   "field.trackingNo": ["运单号", "Tracking no."],
   "field.shippedAt": ["发货时间", "Shipped at"],
+  "field.confirmedAt": ["确认时间", "Confirmed at"],
   "field.cancelledAt": ["取消时间", "Cancelled at"],
   "field.cancelReason": ["取消原因", "Reason"],
   "field.recentCustomers": ["最近客户", "Recent customers"],
@@ -112,6 +113,11 @@ const CORE_MESSAGES = {
   ],
   "ship.title": ["您的订单已发货", "Your order has shipped"],
   "ship.partial": ["本次为部分发货，其余商品将尽快发出", "This is a partial shipment: the rest will follow soon"],
+  "confirm.title": ["您的订单已确认", "Your order is confirmed"],
+  "confirm.next": [
+    "我们将尽快为您备货发货，发货后会再通知您物流公司和运单号。",
+    "We will pick and ship it soon, and send you the carrier and tracking number once it ships.",
+  ],
 
   "help.title": ["我能帮您做什么", "What I can do"],
   "help.subtitle": ["直接给我发消息即可，例如：", "Just message me, for example:"],

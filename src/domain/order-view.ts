@@ -19,7 +19,7 @@ export interface OrderView {
   approval: ApprovalView;
   shipments: ShipmentView[];
   payments: PaymentView[];
-  /** Notices to the customer and how far each got; present once the order has shipped. */
+  /** Notices to the customer (order confirmed, shipped) and how far each got; present once the order is approved. */
   customerNotices?: CustomerNoticeView[];
   /** ISO-8601 UTC instants; null until the event happens. */
   createdAt: string;
@@ -97,6 +97,9 @@ export interface PaymentView {
   reference: string | null;
 }
 
+/** What a customer notice tells them: their order was confirmed, or a shipment left. */
+export type CustomerNoticeKind = "confirmed" | "shipment";
+
 /**
  * One notice to the customer. `awaiting_owner`: WeCom made a mass-send task that reaches the customer only
  * after the member who owns the contact confirms it; `queued`: waiting for a retry, a rate or a cap;
@@ -104,6 +107,8 @@ export interface PaymentView {
  */
 export interface CustomerNoticeView {
   id: number;
+  /** `confirmed`: the order was approved; `shipment`: shipmentId left the warehouse. */
+  kind: CustomerNoticeKind;
   shipmentId: number | null;
   /** How it goes: wecom_external, wecom_robot, or the customer's chat platform. */
   channel: string;

@@ -115,7 +115,7 @@ async function nudge(deps: CustomerNoticeResultsDeps, notice: CustomerNoticeRow,
   const order = await m.Order.findByPk(notice.orderId, { attributes: ["id", "orderNo", "customerId"] });
   const customer = order ? await m.Customer.findByPk(order.customerId, { attributes: ["id", "name"] }) : null;
   const at = deps.now();
-  const text = ownerNudgeText(localeOf(owner.locale), { customerName: customer?.name ?? "", orderNo: order?.orderNo ?? "" });
+  const text = ownerNudgeText(localeOf(owner.locale), { kind: notice.kind, customerName: customer?.name ?? "", orderNo: order?.orderNo ?? "" });
   await m.Outbox.bulkCreate([{ topic: "chat.text", dedupeKey, payload: { userId: owner.id, text }, nextAttemptAt: at, createdAt: at }], { ignoreDuplicates: true });
   return true;
 }

@@ -1,6 +1,6 @@
 import { isMessageKey, statusLabel, t, type Locale } from "../domain/i18n";
 import { canTransition, EDITABLE_STATUSES, isOrderStatus } from "../domain/order-state";
-import type { OrderView } from "../domain/order-view";
+import type { CustomerNoticeView, OrderView } from "../domain/order-view";
 import { mayPerform } from "../domain/permissions";
 import type { TimelineEntry } from "../services/support/order-timeline";
 import type { MiniAppUser } from "../services/load-viewer";
@@ -20,6 +20,35 @@ export function actionsFor(viewer: MiniAppUser, view: OrderView) {
     decideStepId: pendingStep?.id ?? null,
     fulfil: WAREHOUSE_STATUSES.includes(view.status) && mayPerform(a, "fulfil", order),
   };
+}
+
+export interface CustomerNoticeRow {
+  /** "订单确认通知", or "发货通知 · 顺丰 SF123" naming the shipment. */
+  what: string;
+  state: CustomerNoticeView["state"];
+  stateText: string;
+  /** How it goes ("企业微信客户"), or the channel as stored when it has no name. */
+  via: string;
+  at: string;
+  /** What the state means for the customer; null when sent. */
+  hint: string | null;
+}
+
+/** The order's notices to its customer, in words, oldest first: what each says and how far it got. */
+export function presentCustomerNotices(view: Pick<OrderView, "customerNotices" | "shipments">, locale: Locale): CustomerNoticeRow[] {
+  return (view.customerNotices ?? []).map((n) => {
+    const shipment = n.kind === "shipment" ? view.shipments.find((s) => s.id === n.shipmentId) : undefined;
+    const via = `custNotice.channel.${n.channel}`;
+    const hint = `custNotice.hint.${n.state}`;
+    return {
+      what: t(locale, `custNotice.${n.kind}`) + (shipment ? ` · ${shipment.carrier} ${shipment.trackingNo}` : ""),
+      state: n.state,
+      stateText: t(locale, `custNotice.state.${n.state}`),
+      via: isMessageKey(via) ? t(locale, via) : n.channel,
+      at: n.updatedAt,
+      hint: isMessageKey(hint) ? t(locale, hint) : null,
+    };
+  });
 }
 
 export interface TimelineRow {

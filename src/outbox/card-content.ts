@@ -1,10 +1,18 @@
 import { Op } from "sequelize";
 import { ChannelError } from "../channels/channel";
 import type { Card } from "../domain/card";
-import { approvalCard, noticeText, orderPreviewCard, orderStatusCard, warehousePickCard } from "../domain/cards";
+import {
+  approvalCard,
+  noticeText,
+  orderConfirmedNoticeCard,
+  orderPreviewCard,
+  orderStatusCard,
+  shipmentNoticeCard,
+  warehousePickCard,
+} from "../domain/cards";
 import type { Locale } from "../domain/i18n";
 import { tj } from "../domain/i18n-jobs";
-import type { OrderView } from "../domain/order-view";
+import type { CustomerNoticeKind, OrderView } from "../domain/order-view";
 import type { DeliverDeps } from "./deliver";
 
 // What an order card or a notice says, built at send time from the order as it is then.
@@ -23,6 +31,22 @@ export const CARD_BUILDERS: Record<string, (view: OrderView, locale: Locale, ste
   preview: async (view, locale, _s, deps) => orderPreviewCard(view, { locale, availableByProductId: await availableFor(deps, view) }),
   status: async (view, locale) => orderStatusCard(view, { locale }),
 };
+
+/** A customer.notify row's payload: which notice it is, about which order (and shipment). */
+export type CustomerNotifyPayload = { kind: "confirmed"; orderId: number } | { kind: "shipment"; orderId: number; shipmentId: number };
+
+/** The payload as written; a row from before notices had kinds (`{event: "shipped", ...}`) is a shipment notice. */
+export function customerNotifyPayload(raw: unknown): CustomerNotifyPayload {
+  const p = raw as { kind?: CustomerNoticeKind; orderId: number; shipmentId?: number };
+  if (p.kind === "confirmed") return { kind: "confirmed", orderId: p.orderId };
+  if (typeof p.shipmentId !== "number") throw new ChannelError("rejected", "a shipment notice names no shipment");
+  return { kind: "shipment", orderId: p.orderId, shipmentId: p.shipmentId };
+}
+
+/** What a customer notice says, by its kind, built from the order as it is at send time. */
+export function customerNoticeCard(view: OrderView, p: CustomerNotifyPayload, locale: Locale): Card {
+  return p.kind === "confirmed" ? orderConfirmedNoticeCard(view, { locale }) : shipmentNoticeCard(view, p.shipmentId, { locale });
+}
 
 export /** A card's gist as one line, for a reader whose card can no longer be redrawn. */
 function cardAsText(card: Card): string {

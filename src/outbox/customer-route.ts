@@ -3,6 +3,7 @@ import type { CustomerContact } from "../channels/channel";
 import { dingtalkRobotBucket } from "../channels/dingtalk";
 import { wecomRobotBucket } from "../channels/wecom";
 import type { CustomerRow } from "../db/models/customers";
+import { customerContactOf } from "../domain/customer-contact";
 
 export /** How a customer is reached: a WeCom external contact through its owner first, else their chat target. */
 interface CustomerRoute {
@@ -16,48 +17,49 @@ interface CustomerRoute {
   robotBucket?: string;
 }
 
-function dingtalkRoute(c: CustomerRow): CustomerRoute | null {
-  if (c.dingtalkWebhookUrl) {
-    const bucket = dingtalkRobotBucket(c.dingtalkWebhookUrl);
-    return {
-      platform: "dingtalk",
-      channel: "dingtalk_robot",
-      shown: shownTarget(c.dingtalkWebhookUrl),
-      // A custom robot takes 20 messages a minute (dingtalk.md 4), the same as WeCom's group robots.
-      ...(bucket ? { robotBucket: bucket } : {}),
-      contact: { platform: "dingtalk", target: c.dingtalkWebhookUrl, name: c.name, ...(c.dingtalkWebhookSecret ? { secret: c.dingtalkWebhookSecret } : {}) },
-    };
-  }
-  if (!c.dingtalkConversationId) return null;
-  return {
-    platform: "dingtalk",
-    channel: "dingtalk_group",
-    shown: c.dingtalkConversationId,
-    contact: { platform: "dingtalk", target: c.dingtalkConversationId, name: c.name },
-  };
-}
-
+/** The route of every customer notice, whatever it says; which contact wins is domain/customer-contact.ts. */
 export function customerRoute(c: CustomerRow): CustomerRoute | null {
-  if (c.wecomExternalUserId && c.wecomOwnerUserId) {
-    return {
-      platform: "wecom",
-      channel: "wecom_external",
-      shown: c.wecomExternalUserId,
-      owner: c.wecomOwnerUserId,
-      contact: { platform: "wecom", target: c.wecomExternalUserId, name: c.name, sender: c.wecomOwnerUserId },
-    };
+  const choice = customerContactOf(c);
+  if (!choice) return null;
+  switch (choice.via) {
+    case "wecom_external":
+      return {
+        platform: "wecom",
+        channel: "wecom_external",
+        shown: choice.externalUserId,
+        owner: choice.owner,
+        contact: { platform: "wecom", target: choice.externalUserId, name: c.name, sender: choice.owner },
+      };
+    case "dingtalk_webhook": {
+      const bucket = dingtalkRobotBucket(choice.url);
+      return {
+        platform: "dingtalk",
+        channel: "dingtalk_robot",
+        shown: shownTarget(choice.url),
+        // A custom robot takes 20 messages a minute (dingtalk.md 4), the same as WeCom's group robots.
+        ...(bucket ? { robotBucket: bucket } : {}),
+        contact: { platform: "dingtalk", target: choice.url, name: c.name, ...(choice.secret ? { secret: choice.secret } : {}) },
+      };
+    }
+    case "dingtalk_group":
+      return {
+        platform: "dingtalk",
+        channel: "dingtalk_group",
+        shown: choice.conversationId,
+        contact: { platform: "dingtalk", target: choice.conversationId, name: c.name },
+      };
+    case "chat": {
+      const { platform, target } = choice;
+      const robot = platform === "wecom" ? wecomRobotBucket(target) : platform === "dingtalk" ? dingtalkRobotBucket(target) : null;
+      return {
+        platform,
+        channel: robot ? `${platform}_robot` : platform,
+        shown: shownTarget(target),
+        ...(robot ? { robotBucket: robot } : {}),
+        contact: { platform, target, name: c.name },
+      };
+    }
   }
-  const dingtalk = dingtalkRoute(c);
-  if (dingtalk) return dingtalk;
-  if (!c.chatPlatform || !c.chatTarget) return null;
-  const robot = c.chatPlatform === "wecom" ? wecomRobotBucket(c.chatTarget) : c.chatPlatform === "dingtalk" ? dingtalkRobotBucket(c.chatTarget) : null;
-  return {
-    platform: c.chatPlatform,
-    channel: robot ? `${c.chatPlatform}_robot` : c.chatPlatform,
-    shown: shownTarget(c.chatTarget),
-    ...(robot ? { robotBucket: robot } : {}),
-    contact: { platform: c.chatPlatform, target: c.chatTarget, name: c.name },
-  };
 }
 
 /**
@@ -75,4 +77,3 @@ function shownTarget(target: string): string {
   const tag = url.search ? `#${crypto.createHash("sha256").update(target).digest("hex").slice(0, 8)}` : "";
   return `${url.origin}${url.pathname}`.slice(0, 180) + tag;
 }
-

@@ -4,18 +4,18 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { OutboxRow } from "../db/models/messaging";
 import type { UserRow } from "../db/models/users";
-import { customerNoticeModel, type CustomerNoticeRow } from "../db/models/customers";
+import { customerNoticeModel, type CustomerNoticeRow, type CustomerRow } from "../db/models/customers";
 import { isUniqueViolation } from "../db/sequelize";
 import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channels/channel";
 import type { ChannelRegistry } from "../channels/registry";
 import { WECOM_ROBOT_PACE, msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText } from "../channels/wecom";
 import type { Card } from "../domain/card";
-import { shipmentNoticeCard } from "../domain/cards";
 import { localeOf, t, type Locale } from "../domain/i18n";
+import type { CustomerNoticeKind } from "../domain/order-view";
 import type { Services } from "../services";
 import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
-import { CARD_BUILDERS, cardAsText, noticeFor } from "./card-content";
+import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor } from "./card-content";
 import { customerRoute, type CustomerRoute } from "./customer-route";
 
 export interface DeliveryContext {
@@ -204,26 +204,34 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     },
 
     /**
-     * The customer hears about their shipment where they can be reached, and customer_notices shows how far
-     * it got. A WeCom external contact gets a mass-send task its owner must confirm (wecom.md 7.2): the
-     * owner is told so by a text written with the notice's new state.
+     * The customer hears that their order was confirmed, or that a shipment left, where they can be reached,
+     * and customer_notices shows how far it got. A WeCom external contact gets a mass-send task its owner
+     * must confirm (wecom.md 7.2): the owner is told so by a text written with the notice's new state.
+     * Both kinds share the route, caps, pacing and retries; only the card and the owner's text differ.
      */
     async "customer.notify"(ctx) {
-      const p = ctx.row.payload as { orderId: number; shipmentId: number };
+      const p = customerNotifyPayload(ctx.row.payload);
       const view = await deps.services.loadOrderView(p.orderId);
       const customer = await m.Customer.findByPk(view.customer.id);
       const route = customer ? customerRoute(customer) : null;
       if (!customer || !route) return { skipped: "customer has no chat contact" };
-      const notice = await openNotice(ctx.row, { orderId: p.orderId, shipmentId: p.shipmentId ?? null, channel: route.channel, target: route.shown });
+      const shipmentId = p.kind === "shipment" ? p.shipmentId : null;
+      const notice = await openNotice(ctx.row, { orderId: p.orderId, kind: p.kind, shipmentId, channel: route.channel, target: route.shown });
       // Taken by an attempt that died before the outbox row was settled: never a second task or message.
       if (notice.acceptedAt) return { messageId: notice.msgid ?? "", recorded: notice.state };
+      // A confirmation held back (a cap, retries) past the order's cancellation would tell the customer a falsehood.
+      if (p.kind === "confirmed" && view.status === "cancelled") {
+        await notice.update({ state: "failed", error: "not sent: the order was cancelled before the customer was told" });
+        return { skipped: "order cancelled" };
+      }
+      const owner = route.owner ? await wecomMember(route.owner) : null;
       const held: HeldLock = {};
       try {
         let sent: SentRef;
         try {
           const channel = deps.channels.get(route.platform);
           if (!channel) throw new ChannelError("rejected", `the ${route.platform} channel is not enabled`);
-          const card = shipmentNoticeCard(view, p.shipmentId, { locale: "zh-CN" });
+          const card = customerNoticeCard(view, p, await customerLocale(customer, owner));
           const send = () => channel.notifyCustomer(route.contact, card, { dedupeKey: ctx.row.dedupeKey });
           sent = await sendOnce(ctx, channel, send, { gate: () => customerGate(route, notice, held) });
         } catch (err) {
@@ -231,7 +239,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
           throw err;
         }
         try {
-          await acceptNotice(ctx.row, notice, route, sent, { customerName: customer.name, orderNo: view.orderNo });
+          await acceptNotice(ctx.row, notice, route, owner, sent, { kind: p.kind, customerName: customer.name, orderNo: view.orderNo });
         } catch (err) {
           // Sent but not recorded: a retry would reach the customer twice, so it stops here for a person to check.
           const failure = new ChannelError("rejected", `sent (${sent.messageId || "no id"}) but not recorded: ${err instanceof Error ? err.message : String(err)}`);
@@ -295,7 +303,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
   /** The notice row of this outbox row, made on its first attempt; a failed one being retried is queued again. */
   async function openNotice(
     row: OutboxRow,
-    fields: { orderId: number; shipmentId: number | null; channel: string; target: string },
+    fields: { orderId: number; kind: CustomerNoticeKind; shipmentId: number | null; channel: string; target: string },
   ): Promise<CustomerNoticeRow> {
     const Notice = customerNoticeModel(deps.db.sequelize);
     const found = await Notice.findOne({ where: { dedupeKey: row.dedupeKey } });
@@ -337,13 +345,31 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     return wait;
   }
 
+  /** An active ChatOrder user for a WeCom member's userid, which is case-insensitive (wecom.md conventions). */
+  async function wecomMember(userid: string): Promise<UserRow | null> {
+    return m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [userid])] } });
+  }
+
+  /**
+   * The language a customer is written in: that of the member who sends it (an external contact's owner),
+   * else of the customer's owner in ChatOrder; Chinese unless they use English (domain/i18n.ts).
+   */
+  async function customerLocale(customer: CustomerRow, sender: UserRow | null): Promise<Locale> {
+    if (sender) return localeOf(sender.locale);
+    const owner = customer.ownerUserId === null ? null : await m.User.findByPk(customer.ownerUserId, { attributes: ["id", "locale"] });
+    return localeOf(owner?.locale);
+  }
+
   /** The platform took the notice: record it and, for an external contact, ask its owner to confirm, in one transaction. */
-  async function acceptNotice(row: OutboxRow, notice: CustomerNoticeRow, route: CustomerRoute, sent: SentRef, about: { customerName: string; orderNo: string }) {
+  async function acceptNotice(
+    row: OutboxRow,
+    notice: CustomerNoticeRow,
+    route: CustomerRoute,
+    owner: UserRow | null,
+    sent: SentRef,
+    about: { kind: CustomerNoticeKind; customerName: string; orderNo: string },
+  ) {
     const at = deps.now();
-    // userids are case-insensitive (wecom.md conventions).
-    const owner = route.owner
-      ? await m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [route.owner])] } })
-      : null;
     const unasked = route.owner && !owner ? `no active wecom user ${route.owner} in ChatOrder: nobody was asked to confirm` : null;
     await deps.db.transaction(async (tx) => {
       const state = route.owner ? "awaiting_owner" : "sent";

@@ -6,7 +6,8 @@ import type { ServiceDeps } from "./deps";
  * chat.card: a card already built by the bot ({userId, card, orderId?, refKind?});
  * card.update: redraw an order's live cards ({orderId, stepId?});
  * chat.text: a notice ({userId, text} or {userId, message, orderId, ...});
- * customer.notify: a shipment notice to the customer; webhook.deliver: a signed POST to an ERP.
+ * customer.notify: a notice to the customer ({kind: "confirmed", orderId} or {kind: "shipment", orderId, shipmentId});
+ * webhook.deliver: a signed POST to an ERP.
  */
 export type OutboxTopic = "card.send" | "chat.card" | "card.update" | "chat.text" | "customer.notify" | "webhook.deliver";
 

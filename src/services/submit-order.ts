@@ -51,7 +51,7 @@ export async function submitInTransaction(
   customer?: CustomerRow,
 ): Promise<void> {
   const plan = await startApprovalRound(deps, tx, order, lines, order.approvalRound + 1, customer);
-  await recordSubmitMoves(deps, tx, order, actor, plan, { at: deps.now(), saved: false });
+  await recordSubmitMoves(deps, tx, order, actor, plan, { at: deps.now(), saved: false, customer });
   // Everything else is written before the stock rows are locked, so the hot lock is held only to commit.
   await deps.db.buffer(tx)?.flush();
   await reserveStock(
@@ -72,7 +72,7 @@ export async function recordSubmitMoves(
   order: OrderRow,
   actor: Actor,
   plan: PlannedRound,
-  opts: { at: Date; saved: boolean },
+  opts: { at: Date; saved: boolean; customer?: CustomerRow },
 ): Promise<void> {
   const round = order.approvalRound + 1;
   await moveOrder(deps, tx, order, "submit", actor, {
@@ -83,7 +83,7 @@ export async function recordSubmitMoves(
   });
   if (plan.autoApproved) {
     await moveOrder(deps, tx, order, "approve", actor, { fields: { approvedAt: opts.at }, reason: "auto_approved", persist: !opts.saved });
-    await notifyApproved(deps, tx, order);
+    await notifyApproved(deps, tx, order, opts.customer);
   } else {
     await notifyStepActivated(deps, tx, order, plan.steps[0]);
   }

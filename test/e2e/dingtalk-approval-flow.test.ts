@@ -115,18 +115,33 @@ describe("DingTalk approval flow", () => {
     expect(decided.cardData.cardParamMap.banner).toContain("已同意");
     expect(api.textsTo(s.rep.platformUserId).join("\n")).toContain(order!.orderNo);
     expect(api.cardsTo(warehouse.platformUserId).some((c) => JSON.stringify(c).includes(order!.orderNo))).toBe(true);
+    // The customer's group robot is told the order is confirmed, signed with its secret.
+    const toCustomer = () => api.webhooks.filter((w) => w.query.access_token === s.robotToken);
+    const [confirmed] = toCustomer();
+    expect(confirmed.body.msgtype).toBe("markdown");
+    expect(confirmed.body.markdown!.text).toMatch(/^#### 您的订单已确认\n/);
+    expect(confirmed.body.markdown!.text).toContain(`- 订单号：${order!.orderNo}`);
+    expect(confirmed.body.markdown!.text).toContain("- 合计：¥6,000.00");
+    expect(confirmed.query.sign).toBe(expectedSign(SECRET, confirmed.query.timestamp));
 
     // 4. The ERP ships: the customer's group robot is told, signed with its secret.
     for (const step of ["start-picking", "pack"]) expect((await http().post(`/api/v1/orders/${order!.id}/${step}`).set(t.apiKeyHeader)).status).toBe(200);
     const shipped = await http().post(`/api/v1/orders/${order!.id}/shipments`).set(t.apiKeyHeader).send({ carrier: "顺丰速运", trackingNo: `SF${s.id}0001` });
     expect(shipped.status).toBe(201);
     await settle(t);
-    const notice = api.webhooks.find((w) => w.query.access_token === s.robotToken)!;
+    expect(toCustomer()).toHaveLength(2);
+    const notice = toCustomer()[1];
     expect(notice.body.msgtype).toBe("markdown");
+    expect(notice.body.markdown!.text).toMatch(/^#### 您的订单已发货\n/);
     expect(notice.body.markdown!.text).toContain(`SF${s.id}0001`);
     expect(notice.body.markdown!.text).toContain("顺丰速运");
     expect(notice.query.sign).toBe(expectedSign(SECRET, notice.query.timestamp));
     expect(Math.abs(Number(notice.query.timestamp) - Date.now())).toBeLessThan(60_000);
+    const detail = await http().get(`/api/v1/orders/${order!.id}`).set(t.apiKeyHeader);
+    expect(detail.body.customerNotices.map((n: { kind: string; state: string; channel: string }) => [n.kind, n.state, n.channel])).toEqual([
+      ["confirmed", "sent", "dingtalk_robot"],
+      ["shipment", "sent", "dingtalk_robot"],
+    ]);
     expect(await m().Outbox.count({ where: { status: "dead" } })).toBe(0);
     expect(api.violations).toEqual([]);
     expect(api.tokenFetches).toBe(1);

@@ -70,18 +70,37 @@ function harness() {
   const api = () => request(h.t.callback);
   const put = (body: unknown) => api().put("/api/v1/customers").set(h.t.apiKeyHeader).send(body as object);
 
-  /** A packed order of this customer shipped whole: the shipment enqueues customer.notify. */
-  async function shippedOrder(customerCode: string) {
+  /**
+   * A packed order of this customer shipped whole: the shipment enqueues customer.notify. The order's
+   * confirmed notice, written when it was approved, is dropped unless `keepConfirmed`: those have tests
+   * of their own, and left in it would take the customer's one mass-send task of the day ahead of the
+   * shipment notice these tests are about.
+   */
+  async function shippedOrder(customerCode: string, opts: { keepConfirmed?: boolean } = {}) {
     const product = await buildProduct(h.t.app, { onHand: 100, listPriceFen: 1000 });
     const created = await api().post("/api/v1/orders").set(h.t.apiKeyHeader).send({ customerCode, lines: [{ sku: product.sku, qty: 2 }], submit: true });
     expect(created.body.status).toBe("approved");
     const id = created.body.id as number;
+    if (!opts.keepConfirmed) await h.t.app.db.models.Outbox.destroy({ where: { dedupeKey: `customer.notify:confirmed:${id}` } });
     await api().post(`/api/v1/orders/${id}/start-picking`).set(h.t.apiKeyHeader).expect(200);
     await api().post(`/api/v1/orders/${id}/pack`).set(h.t.apiKeyHeader).expect(200);
     const trackingNo = `SF${tag()}`;
     const shipped = await api().post(`/api/v1/orders/${id}/shipments`).set(h.t.apiKeyHeader).send({ carrier: "顺丰", trackingNo });
     expect(shipped.status).toBe(201);
     return { orderId: id, orderNo: created.body.orderNo as string, shipmentId: shipped.body.shipments[0].id as number, trackingNo };
+  }
+
+  /**
+   * An order of this customer with two lines (2 × ¥10.00 and 3 × ¥25.50): approved at once, or
+   * (`pending`) waiting for the rep's manager because its first line is 10% below list price.
+   */
+  async function confirmableOrder(customerCode: string, opts: { pending?: boolean } = {}) {
+    const a = await buildProduct(h.t.app, { onHand: 100, listPriceFen: 1000 });
+    const b = await buildProduct(h.t.app, { onHand: 100, listPriceFen: 2550 });
+    const lines = [{ sku: a.sku, qty: 2, ...(opts.pending ? { unitPriceFen: 900 } : {}) }, { sku: b.sku, qty: 3 }];
+    const created = await api().post("/api/v1/orders").set(h.t.apiKeyHeader).send({ customerCode, lines, submit: true });
+    expect(created.body.status).toBe(opts.pending ? "pending_approval" : "approved");
+    return { orderId: created.body.id as number, orderNo: created.body.orderNo as string, names: [a.name, b.name] as [string, string] };
   }
 
   async function customer(fields: Record<string, unknown>) {
@@ -112,7 +131,7 @@ function harness() {
     return { runOnce: () => dispatcher.runOnce(), advance: (ms: number) => void (clock += ms), now };
   }
 
-  return Object.assign(h, { api, put, shippedOrder, customer, member, outboxRow, notice, clockedOutbox });
+  return Object.assign(h, { api, put, shippedOrder, confirmableOrder, customer, member, outboxRow, notice, clockedOutbox });
 }
 
 describe(`PUT /api/v1/customers with WeCom contacts (${onMysql ? "MariaDB" : "SQLite"})`, () => {
@@ -216,6 +235,7 @@ describe(`customer notices to WeCom external contacts (${onMysql ? "MariaDB" : "
     expect(detail.body.customerNotices).toEqual([
       {
         id: expect.any(Number),
+        kind: "shipment",
         shipmentId: order.shipmentId,
         channel: "wecom_external",
         target: ext,
@@ -353,6 +373,222 @@ describe(`customer notices to WeCom external contacts (${onMysql ? "MariaDB" : "
     }
     expect(refusing.isDone()).toBe(true);
     expect(await h.outboxRow(key)).toMatchObject({ status: "dead", attempts: 3 });
+  });
+});
+
+describe(`order-confirmed notices to customers (${onMysql ? "MariaDB" : "SQLite"})`, () => {
+  const h = harness();
+
+  /** Runs the app's dispatcher until nothing due is left. */
+  async function drain() {
+    for (let i = 0; i < 10; i++) if ((await h.t.app.dispatcher.runOnce()).claimed === 0) return;
+  }
+
+  /** add_msg_template answered with `msgid`, every body kept in `tasks`. */
+  function msgTemplate(tasks: Body[], msgid = `msg${tag()}`, times = 1) {
+    return nock(API).post(MSG_TEMPLATE_PATH, (b: Body) => tasks.push(b) > 0).query({ access_token: "TOKEN" }).times(times).reply(200, { errcode: 0, errmsg: "ok", fail_list: [], msgid });
+  }
+
+  it("asks the owner to confirm a mass-send task telling the customer the order number, items, total in yuan and what happens next", async () => {
+    const owner = await h.member(`conf${tag()}`);
+    const ext = `wm${tag()}CONF`;
+    const c = await h.customer({ wecomExternalUserId: ext, wecomOwnerUserId: owner.platformUserId });
+    const order = await h.confirmableOrder(c.code);
+    const key = `customer.notify:confirmed:${order.orderId}`;
+    // Written with the approval, in its transaction.
+    expect(await h.outboxRow(key)).toMatchObject({ topic: "customer.notify", status: "pending", payload: { kind: "confirmed", orderId: order.orderId } });
+
+    const tasks: Body[] = [];
+    const scope = msgTemplate(tasks, "msgCONFIRMED");
+    await h.t.app.dispatcher.runOnce();
+    expect(scope.isDone()).toBe(true);
+    expect(tasks).toEqual([{ chat_type: "single", external_userid: [ext], sender: owner.platformUserId, allow_select: false, text: { content: expect.any(String) } }]);
+    expect((tasks[0].text.content as string).split("\n")).toEqual([
+      "您的订单已确认",
+      c.name,
+      `订单号：${order.orderNo}`,
+      "合计：¥96.50", // 2 × 1,000 + 3 × 2,550 fen
+      expect.stringMatching(/^确认时间：\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/),
+      `- ${order.names[0]} 2件`,
+      `- ${order.names[1]} 3件`,
+      "我们将尽快为您备货发货，发货后会再通知您物流公司和运单号。",
+    ]);
+
+    expect(await h.notice(key)).toMatchObject({ kind: "confirmed", shipmentId: null, state: "awaiting_owner", msgid: "msgCONFIRMED", channel: "wecom_external", target: ext, error: null });
+    const ask = await h.outboxRow(`chat.text:${key}:owner`);
+    expect(ask!.payload).toEqual({
+      userId: owner.id,
+      text: `给客户「${c.name}」的订单 ${order.orderNo} 订单确认通知已生成企业微信群发任务，需要你确认后才会发出：请在企业微信「客户联系 → 群发助手」中点击发送。`,
+    });
+
+    const detail = await h.api().get(`/api/v1/orders/${order.orderId}`).set(h.t.apiKeyHeader);
+    expect(detail.body.customerNotices).toEqual([
+      {
+        id: expect.any(Number),
+        kind: "confirmed",
+        shipmentId: null,
+        channel: "wecom_external",
+        target: ext,
+        msgid: "msgCONFIRMED",
+        state: "awaiting_owner",
+        error: null,
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      },
+    ]);
+    nock(API).post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
+  });
+
+  it("writes the confirmation and the owner's prompt in English when the owner reads English", async () => {
+    const owner = await h.member(`enconf${tag()}`, "en");
+    const c = await h.customer({ wecomExternalUserId: `wm${tag()}EN`, wecomOwnerUserId: owner.platformUserId });
+    const order = await h.confirmableOrder(c.code);
+    const tasks: Body[] = [];
+    msgTemplate(tasks);
+    await h.t.app.dispatcher.runOnce();
+    const content = tasks[0].text.content as string;
+    expect(content.split("\n").slice(0, 4)).toEqual(["Your order is confirmed", c.name, `Order no.：${order.orderNo}`, "Total：¥96.50"]);
+    expect(content).toContain(`- ${order.names[1]} 3 件`);
+    expect(content.endsWith("We will pick and ship it soon, and send you the carrier and tracking number once it ships.")).toBe(true);
+    const ask = await h.outboxRow(`chat.text:customer.notify:confirmed:${order.orderId}:owner`);
+    expect((ask!.payload as { text: string }).text).toBe(
+      `An order confirmation for order ${order.orderNo} to customer ${c.name} is waiting for you: WeCom sends it only after you confirm it under Customer Contact → Group Message Assistant.`,
+    );
+    nock(API).post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
+  });
+
+  it("posts the confirmation to the customer's group robot instead, with no owner to ask", async () => {
+    const robotKey = `robot-${tag()}`;
+    const c = await h.customer({ chatPlatform: "wecom", chatTarget: `${API}/cgi-bin/webhook/send?key=${robotKey}` });
+    const order = await h.confirmableOrder(c.code);
+    const key = `customer.notify:confirmed:${order.orderId}`;
+    const posts: Body[] = [];
+    const robot = nock(API).post("/cgi-bin/webhook/send", (b: Body) => posts.push(b) > 0).query({ key: robotKey }).reply(200, { errcode: 0, errmsg: "ok" });
+    await h.t.app.dispatcher.runOnce();
+    expect(robot.isDone()).toBe(true);
+    expect(posts).toEqual([{ msgtype: "markdown", markdown: { content: expect.stringMatching(/^\*\*您的订单已确认\*\*\n/) } }]);
+    const content = posts[0].markdown.content as string;
+    expect(content).toContain(`> 订单号：${order.orderNo}`);
+    expect(content).toContain("> 合计：¥96.50");
+    expect(content).toContain(`- ${order.names[0]} 2件`);
+    expect(content).toContain("发货后会再通知您");
+    const notice = await h.notice(key);
+    expect(notice).toMatchObject({ kind: "confirmed", state: "sent", channel: "wecom_robot", error: null });
+    // The robot key is a credential: the order shows the webhook without it.
+    expect(notice!.target).toMatch(/^https:\/\/wecom\.test\/cgi-bin\/webhook\/send#[0-9a-f]{8}$/);
+    expect(await h.outboxRow(`chat.text:${key}:owner`)).toBeNull();
+    const detail = await h.api().get(`/api/v1/orders/${order.orderId}`).set(h.t.apiKeyHeader);
+    expect(detail.body.customerNotices).toEqual([expect.objectContaining({ kind: "confirmed", state: "sent", channel: "wecom_robot" })]);
+  });
+
+  it("writes no notice for a customer who cannot be reached, whether approved at once or by a manager", async () => {
+    const c = await h.customer({});
+    const notices = () => h.t.app.db.models.Outbox.count({ where: { topic: "customer.notify" } });
+    const before = await notices();
+    const at = await h.confirmableOrder(c.code);
+    const later = await h.confirmableOrder(c.code, { pending: true });
+    const approved = await h.api().post(`/api/v1/orders/${later.orderId}/approvals`).set(h.t.apiKeyHeader).send({ decision: "approve", approverId: h.team.manager.id });
+    expect(approved.body.status).toBe("approved");
+    for (const o of [at, later]) {
+      expect(await h.outboxRow(`customer.notify:confirmed:${o.orderId}`)).toBeNull();
+      const detail = await h.api().get(`/api/v1/orders/${o.orderId}`).set(h.t.apiKeyHeader);
+      expect(detail.body.customerNotices).toEqual([]);
+    }
+    expect(await notices()).toBe(before);
+  });
+
+  it("writes one notice however often the order is approved, and sends it once when its delivery is repeated", async () => {
+    const owner = await h.member(`once${tag()}`);
+    const c = await h.customer({ wecomExternalUserId: `wm${tag()}ONCE`, wecomOwnerUserId: owner.platformUserId });
+    const order = await h.confirmableOrder(c.code, { pending: true });
+    const key = `customer.notify:confirmed:${order.orderId}`;
+    expect(await h.outboxRow(key)).toBeNull(); // not confirmed yet
+
+    const approve = () => h.api().post(`/api/v1/orders/${order.orderId}/approvals`).set(h.t.apiKeyHeader).send({ decision: "approve", approverId: h.team.manager.id });
+    expect((await approve()).body.status).toBe("approved");
+    expect((await approve()).status).toBe(200); // the same tap again: a no-op
+    // A retried service call writes the same key: still one row.
+    await h.t.app.db.transaction((tx) => enqueue(h.t.app.deps, tx, { topic: "customer.notify", dedupeKey: key, payload: { kind: "confirmed", orderId: order.orderId } }));
+    expect(await h.t.app.db.models.Outbox.count({ where: { dedupeKey: key } })).toBe(1);
+
+    const tasks: Body[] = [];
+    const once = msgTemplate(tasks, "msgONCE");
+    await h.t.app.dispatcher.runOnce();
+    expect(once.isDone()).toBe(true);
+    expect(tasks[0].text.content).toContain("您的订单已确认");
+    // The row is delivered again, as when a dispatcher died before settling it: WeCom is not asked twice.
+    await (await h.outboxRow(key))!.update({ status: "pending", nextAttemptAt: new Date() });
+    await h.t.app.dispatcher.runOnce();
+    expect(tasks).toHaveLength(1);
+    expect(await h.outboxRow(key)).toMatchObject({ status: "sent", platformRef: { recorded: "awaiting_owner" } });
+    expect(await customerNoticeModel(h.t.app.db.sequelize).count({ where: { dedupeKey: key } })).toBe(1);
+    expect(await h.notice(key)).toMatchObject({ state: "awaiting_owner", msgid: "msgONCE" });
+    expect(await h.t.app.db.models.Outbox.count({ where: { dedupeKey: `chat.text:${key}:owner` } })).toBe(1);
+    nock(API).post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
+  });
+
+  it("does not tell the customer an order is confirmed when it was cancelled while the confirmation waited its turn", async () => {
+    const owner = await h.member(`cxl${tag()}`);
+    const c = await h.customer({ wecomExternalUserId: `wm${tag()}CXL`, wecomOwnerUserId: owner.platformUserId });
+    const first = await h.confirmableOrder(c.code);
+    const second = await h.confirmableOrder(c.code);
+    const key = `customer.notify:confirmed:${second.orderId}`;
+    const once = msgTemplate([], "msgTODAY");
+    await h.t.app.dispatcher.runOnce();
+    expect(once.isDone()).toBe(true);
+    expect(await h.notice(key)).toMatchObject({ state: "queued", error: expect.stringContaining("per-customer cap") });
+
+    const cancelled = await h.api().post(`/api/v1/orders/${second.orderId}/cancel`).set(h.t.apiKeyHeader).send({ reason: "客户改单" });
+    expect(cancelled.body.status).toBe("cancelled");
+    // The next day: no task is made (none is declared: one would fail the row), and the order says why.
+    await customerNoticeModel(h.t.app.db.sequelize).update({ acceptedAt: new Date(Date.now() - DAY - HOUR) }, { where: { dedupeKey: `customer.notify:confirmed:${first.orderId}` } });
+    await (await h.outboxRow(key))!.update({ nextAttemptAt: new Date() });
+    nock(API).post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
+    expect(await h.outboxRow(key)).toMatchObject({ status: "sent", platformRef: { skipped: "order cancelled" } });
+    const detail = await h.api().get(`/api/v1/orders/${second.orderId}`).set(h.t.apiKeyHeader);
+    expect(detail.body.customerNotices).toEqual([expect.objectContaining({ kind: "confirmed", state: "failed", error: expect.stringContaining("cancelled") })]);
+  });
+
+  it("holds the shipment notice behind the same day's confirmation under the per-customer cap, so the customer reads them in order", async () => {
+    const owner = await h.member(`both${tag()}`);
+    const c = await h.customer({ wecomExternalUserId: `wm${tag()}BOTH`, wecomOwnerUserId: owner.platformUserId });
+    const order = await h.shippedOrder(c.code, { keepConfirmed: true });
+    const confirmed = `customer.notify:confirmed:${order.orderId}`;
+    const shipped = `customer.notify:shipment:${order.shipmentId}`;
+
+    const tasks: Body[] = [];
+    const today = msgTemplate(tasks, "msgFIRST");
+    await h.t.app.dispatcher.runOnce();
+    expect(today.isDone()).toBe(true);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0].text.content).toContain("您的订单已确认");
+    expect(await h.notice(confirmed)).toMatchObject({ state: "awaiting_owner" });
+    // Queued, not dropped: no attempt spent, tried again tomorrow in China, and the order says why.
+    const held = await h.outboxRow(shipped);
+    expect(held).toMatchObject({ status: "pending", attempts: 0, lastError: null });
+    expect(held!.nextAttemptAt.getTime()).toBeGreaterThanOrEqual(nextCstDay(Date.now()));
+    expect(await h.notice(shipped)).toMatchObject({ kind: "shipment", state: "queued", error: expect.stringContaining("per-customer cap") });
+
+    // The next day (the confirmation's task moved back a day): the shipment notice goes out.
+    await customerNoticeModel(h.t.app.db.sequelize).update({ acceptedAt: new Date(Date.now() - DAY - HOUR) }, { where: { dedupeKey: confirmed } });
+    await held!.update({ nextAttemptAt: new Date() });
+    const tomorrow = msgTemplate(tasks, "msgSECOND");
+    await h.t.app.dispatcher.runOnce();
+    expect(tomorrow.isDone()).toBe(true);
+    expect(tasks[1].text.content).toContain(`顺丰 ${order.trackingNo}`);
+    const detail = await h.api().get(`/api/v1/orders/${order.orderId}`).set(h.t.apiKeyHeader);
+    expect(detail.body.customerNotices.map((n: Body) => [n.kind, n.state, n.shipmentId])).toEqual([
+      ["confirmed", "awaiting_owner", null],
+      ["shipment", "awaiting_owner", order.shipmentId],
+    ]);
+    const asks = await h.t.app.db.models.Outbox.findAll({ where: { dedupeKey: { [Op.in]: [`chat.text:${confirmed}:owner`, `chat.text:${shipped}:owner`] } }, order: [["id", "ASC"]] });
+    expect(asks.map((a) => (a.payload as { text: string }).text.match(/订单确认通知|发货通知/)?.[0])).toEqual(["订单确认通知", "发货通知"]);
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
   });
 });
 

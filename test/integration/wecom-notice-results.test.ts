@@ -55,7 +55,7 @@ describe(`customer notice results job (${onMysql ? "MariaDB" : "SQLite"})`, () =
   const Notice = () => customerNoticeModel(t.app.db.sequelize);
 
   /** A notice WeCom took as a mass-send task from `sender`, `ageMs` ago, as the customer.notify deliverer leaves it. */
-  async function awaiting(opts: { sender?: string; ageMs?: number; target?: string } = {}) {
+  async function awaiting(opts: { sender?: string; ageMs?: number; target?: string; kind?: "confirmed" | "shipment" } = {}) {
     const key = `customer.notify:test:${tag()}`;
     const msgid = `msg${tag()}`;
     const target = opts.target ?? `wm${tag()}`;
@@ -70,7 +70,7 @@ describe(`customer notice results job (${onMysql ? "MariaDB" : "SQLite"})`, () =
       nextAttemptAt: acceptedAt,
       createdAt: acceptedAt,
     });
-    const notice = await Notice().create({ orderId, shipmentId: null, dedupeKey: key, channel: "wecom_external", target, msgid, state: "awaiting_owner", acceptedAt });
+    const notice = await Notice().create({ orderId, shipmentId: null, ...(opts.kind ? { kind: opts.kind } : {}), dedupeKey: key, channel: "wecom_external", target, msgid, state: "awaiting_owner", acceptedAt });
     return { notice, key, msgid, target, sender };
   }
 
@@ -141,7 +141,19 @@ describe(`customer notice results job (${onMysql ? "MariaDB" : "SQLite"})`, () =
     expect(text).toContain(orderNo);
     expect(text).toContain(customerName);
     expect(text).toContain("群发助手");
+    expect(text).toContain("发货通知"); // a notice from before kinds were recorded is a shipment notice
     expect((await reload(a.notice.id)).state).toBe("awaiting_owner");
+  });
+
+  it("names the order confirmation when the task waiting for the owner is one", async () => {
+    const owner = await t.app.db.models.User.create({ platform: "wecom", platformUserId: `Conf${tag()}`, name: "钱店长", mobile: null, roles: ["sales"], managerId: null, department: null, locale: "en" });
+    const a = await awaiting({ sender: owner.platformUserId, ageMs: NUDGE_AFTER_MS + HOUR, kind: "confirmed" });
+    results(a.msgid, a.sender, [[entry(a.target, 0, a.sender)]]);
+    expect(await job()).toMatchObject({ nudged: 1 });
+    const [nudge] = await t.app.db.models.Outbox.findAll({ where: { dedupeKey: `chat.text:${a.key}:owner:nudge` } });
+    expect((nudge.payload as { text: string }).text).toBe(
+      `Reminder: the order confirmation for order ${orderNo} to customer ${customerName} still waits for you and has not reached them. Send it under Customer Contact → Group Message Assistant in WeCom.`,
+    );
   });
 
   it("gives up on a task never confirmed after a week and shows it as expired", async () => {

@@ -5,6 +5,7 @@ import {
   helpCard,
   newOrderCard,
   noticeText,
+  orderConfirmedNoticeCard,
   orderListCard,
   orderPreviewCard,
   orderStatusCard,
@@ -371,6 +372,37 @@ describe("shipmentNoticeCard", () => {
   });
 });
 
+describe("orderConfirmedNoticeCard", () => {
+  const confirmed = buildOrderView({ status: "approved", approvedAt: DECIDED_AT, lines: [buildLine(), ...buildLines(7).slice(1)] });
+
+  it("tells the customer the order number, what they ordered, the total and what happens next", () => {
+    const card = orderConfirmedNoticeCard(confirmed, zh);
+    expect(card).toMatchObject({ kind: "order_confirmed_notice", title: "您的订单已确认", subtitle: "华东医疗", buttons: [] });
+    expect(card.fields).toEqual([
+      { label: "订单号", value: "SO-20261123-0001" },
+      { label: "合计", value: "¥7,800.00" }, // 200 × ¥30.00 + 6 × 10 × ¥30.00
+      { label: "确认时间", value: "2026/11/23 14:05" },
+    ]);
+    expect(card.lines?.[0]).toEqual({ name: "N95口罩", qty: "200箱" });
+    expect(card.lines).toHaveLength(6);
+    expect(card.moreLines).toBe(1);
+    expect(card.notes).toEqual(["我们将尽快为您备货发货，发货后会再通知您物流公司和运单号。"]);
+  });
+
+  it("speaks English to an English reader", () => {
+    const card = orderConfirmedNoticeCard(confirmed, en);
+    expect(card.title).toBe("Your order is confirmed");
+    expect(field(card, "Total")).toBe("¥7,800.00");
+    expect(card.lines?.[0].qty).toBe("200 箱");
+    expect(card.notes?.[0]).toMatch(/^We will pick and ship it soon/);
+  });
+
+  it("shows no unit prices, discounts, SKUs, sales rep or approval details", () => {
+    const text = JSON.stringify(orderConfirmedNoticeCard(confirmed, zh));
+    for (const secret of ["N95-001", "SKU-1002", "王小明", "审批", "30.00", "32.00", "%"]) expect(text).not.toContain(secret);
+  });
+});
+
 describe("helpCard", () => {
   it("shows sales reps how to order, in Chinese and in English", () => {
     const card = helpCard({ ...zh, roles: ["sales"] });
@@ -552,6 +584,7 @@ describe("every card", () => {
       approvalCard(views[2], 3, ctx),
       orderListCard(views, ctx),
       shipmentNoticeCard(views[3], 31, ctx),
+      orderConfirmedNoticeCard({ ...views[0], status: "approved", approvedAt: DECIDED_AT }, ctx),
       helpCard({ ...ctx, roles: ["sales", "manager", "finance", "warehouse", "admin"] }),
       newOrderCard({ ...ctx, recentCustomers: [1, 2, 3, 4].map((i) => ({ code: `C${i}`, name: `非常非常长的客户名称第${i}号` })) }),
       chooseCard({ ...ctx, question: "?", action: "x.pick", name: "v", options: [1, 2, 3].map((i) => ({ value: `${i}`, label: `选项${i}` })) }),

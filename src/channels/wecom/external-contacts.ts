@@ -1,5 +1,6 @@
 import type { Card } from "../../domain/card";
 import type { Locale } from "../../domain/i18n";
+import type { CustomerNoticeKind } from "../../domain/order-view";
 import { t } from "../../domain/i18n";
 import { ChannelError, type CustomerContact, type SentRef } from "../channel";
 import { WecomApiError, type WecomClient } from "./client";
@@ -110,26 +111,35 @@ export function customerText(card: Card): string {
   return clipBytes(parts.filter((p): p is string => !!p).join("\n"), TEXT_BYTES);
 }
 
-const OWNER_TEXT: Record<Locale, (p: { customerName: string; orderNo: string }) => string> = {
+/** What the owner is asked to confirm, named in their language. */
+const KIND_NAME: Record<Locale, Record<CustomerNoticeKind, string>> = {
+  "zh-CN": { confirmed: "订单确认通知", shipment: "发货通知" },
+  en: { confirmed: "order confirmation", shipment: "shipment notice" },
+};
+const EN_ARTICLE: Record<CustomerNoticeKind, string> = { confirmed: "An", shipment: "A" };
+
+type OwnerTextParams = { kind: CustomerNoticeKind; customerName: string; orderNo: string };
+
+const OWNER_TEXT: Record<Locale, (p: OwnerTextParams) => string> = {
   "zh-CN": (p) =>
-    `给客户「${p.customerName}」的订单 ${p.orderNo} 发货通知已生成企业微信群发任务，需要你确认后才会发出：请在企业微信「客户联系 → 群发助手」中点击发送。`,
+    `给客户「${p.customerName}」的订单 ${p.orderNo} ${KIND_NAME["zh-CN"][p.kind]}已生成企业微信群发任务，需要你确认后才会发出：请在企业微信「客户联系 → 群发助手」中点击发送。`,
   en: (p) =>
-    `A shipment notice for order ${p.orderNo} to customer ${p.customerName} is waiting for you: WeCom sends it only after you confirm it under Customer Contact → Group Message Assistant.`,
+    `${EN_ARTICLE[p.kind]} ${KIND_NAME.en[p.kind]} for order ${p.orderNo} to customer ${p.customerName} is waiting for you: WeCom sends it only after you confirm it under Customer Contact → Group Message Assistant.`,
 };
 
-/** Tells the owner of an external contact that a customer notice waits for their tap (wecom.md 7.2). */
-export function ownerConfirmText(locale: Locale, p: { customerName: string; orderNo: string }): string {
+/** Tells the owner of an external contact that a customer notice of this kind waits for their tap (wecom.md 7.2). */
+export function ownerConfirmText(locale: Locale, p: OwnerTextParams): string {
   return OWNER_TEXT[locale](p);
 }
 
-const NUDGE_TEXT: Record<Locale, (p: { customerName: string; orderNo: string }) => string> = {
+const NUDGE_TEXT: Record<Locale, (p: OwnerTextParams) => string> = {
   "zh-CN": (p) =>
-    `提醒：给客户「${p.customerName}」的订单 ${p.orderNo} 发货通知仍在等待你确认，客户还没有收到。请在企业微信「客户联系 → 群发助手」中点击发送。`,
+    `提醒：给客户「${p.customerName}」的订单 ${p.orderNo} ${KIND_NAME["zh-CN"][p.kind]}仍在等待你确认，客户还没有收到。请在企业微信「客户联系 → 群发助手」中点击发送。`,
   en: (p) =>
-    `Reminder: the shipment notice for order ${p.orderNo} to customer ${p.customerName} still waits for you and has not reached them. Send it under Customer Contact → Group Message Assistant in WeCom.`,
+    `Reminder: the ${KIND_NAME.en[p.kind]} for order ${p.orderNo} to customer ${p.customerName} still waits for you and has not reached them. Send it under Customer Contact → Group Message Assistant in WeCom.`,
 };
 
 /** Reminds the owner once that a customer notice still waits for their tap (jobs/customer-notice-results.ts). */
-export function ownerNudgeText(locale: Locale, p: { customerName: string; orderNo: string }): string {
+export function ownerNudgeText(locale: Locale, p: OwnerTextParams): string {
   return NUDGE_TEXT[locale](p);
 }

@@ -1,4 +1,5 @@
 import type { CreationOptional, InferAttributes, InferCreationAttributes, Model, ModelStatic, Sequelize } from "sequelize";
+import type { CustomerNoticeKind } from "../../domain/order-view";
 import { bool, date, fenColumn, id, int, str } from "./columns";
 
 export interface CustomerRow extends Model<InferAttributes<CustomerRow>, InferCreationAttributes<CustomerRow>> {
@@ -63,6 +64,7 @@ export interface CustomerNoticeRow extends Model<InferAttributes<CustomerNoticeR
   id: CreationOptional<number>;
   orderId: number;
   shipmentId: number | null;
+  kind: CreationOptional<CustomerNoticeKind>;
   dedupeKey: string;
   channel: string;
   target: string;
@@ -81,6 +83,7 @@ export function defineCustomerNotice(s: Sequelize): ModelStatic<CustomerNoticeRo
       id,
       orderId: int(false),
       shipmentId: int(true),
+      kind: { ...str(16, false), defaultValue: "shipment" },
       dedupeKey: str(191, false),
       channel: str(32, false),
       target: str(191, false),

@@ -4,6 +4,7 @@ export { chooseCard, type ChooseContext } from "./choose-card";
 export { helpCard, type HelpContext } from "./help-card";
 export { newOrderCard, type NewOrderContext } from "./new-order-card";
 export { noticeText, type NoticeKey, type NoticeParams } from "./notice-text";
+export { orderConfirmedNoticeCard } from "./order-confirmed-notice-card";
 export { orderListCard } from "./order-list-card";
 export { orderPreviewCard, type OrderPreviewContext } from "./order-preview-card";
 export { orderStatusCard } from "./order-status-card";

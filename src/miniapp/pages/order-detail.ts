@@ -4,7 +4,7 @@ import { t } from "../../domain/i18n";
 import { FLASHES, loadVisibleOrder } from "../access";
 import type { PageContext } from "../page";
 import { localeOfCtx, orderIdOf, viewerOf } from "../page";
-import { actionsFor, presentTimeline, timelineUserIds } from "../present-order";
+import { actionsFor, presentCustomerNotices, presentTimeline, timelineUserIds } from "../present-order";
 
 /** A flash key from the query (?done=approved) as words; anything else shows nothing. */
 export function flashOf(query: unknown, locale: Parameters<typeof t>[0]): string | null {
@@ -12,7 +12,7 @@ export function flashOf(query: unknown, locale: Parameters<typeof t>[0]): string
   return (FLASHES as readonly string[]).includes(done) ? t(locale, `flash.${done as (typeof FLASHES)[number]}`) : null;
 }
 
-/** GET /m/orders/:id: lines, totals, approvals, shipments, payments, history, and what I may do. */
+/** GET /m/orders/:id: lines, totals, approvals, shipments, customer notices, payments, history, and what I may do. */
 export function orderDetailPages(router: Router, { deps, render }: PageContext): void {
   router.get("/orders/:id", async function orderDetail(ctx) {
     const viewer = viewerOf(ctx);
@@ -25,6 +25,7 @@ export function orderDetailPages(router: Router, { deps, render }: PageContext):
       back: "/m/orders",
       order: redactOrderView(view, visibleFields(viewer.actor)),
       actions: actionsFor(viewer, view),
+      notices: presentCustomerNotices(view, locale),
       timeline: presentTimeline(entries, names, locale).reverse(),
       flash: flashOf(ctx.query.done, locale),
     });

@@ -46,6 +46,7 @@ export async function loadOrderViews(deps: ServiceDeps, orderIds: number[], tx?:
   const submitted = orders.filter((o) => o.approvalRound > 0);
   const shippedIds = orders.filter((o) => SHIPPED.includes(o.status)).map((o) => o.id);
   const paidIds = orders.filter((o) => o.paidFen > 0).map((o) => o.id);
+  const noticeIds = orders.filter(mayHaveNotices).map((o) => o.id);
   const customerIds = [...new Set(orders.map((o) => o.customerId))];
   const repIds = [...new Set(orders.flatMap((o) => (o.salesRepId ? [o.salesRepId] : [])))];
   const [customers, reps, lines, steps, shipments, payments, notices] = await Promise.all([
@@ -61,9 +62,9 @@ export async function loadOrderViews(deps: ServiceDeps, orderIds: number[], tx?:
       : [],
     shippedIds.length ? m.Shipment.findAll({ where: { orderId: { [Op.in]: shippedIds } }, order: [["id", "ASC"]], transaction: tx }) : [],
     paidIds.length ? m.Payment.findAll({ where: { orderId: { [Op.in]: paidIds } }, order: [["id", "ASC"]], transaction: tx }) : [],
-    // Customer notices are shipment notices so far: none before the order ships.
-    shippedIds.length
-      ? customerNoticeModel(deps.db.sequelize).findAll({ where: { orderId: { [Op.in]: shippedIds } }, order: [["id", "ASC"]], transaction: tx })
+    // Customer notices: none before the order is confirmed (approved).
+    noticeIds.length
+      ? customerNoticeModel(deps.db.sequelize).findAll({ where: { orderId: { [Op.in]: noticeIds } }, order: [["id", "ASC"]], transaction: tx })
       : [],
   ]);
   const stepIds = steps.map((s) => s.id);
@@ -87,6 +88,11 @@ export async function loadOrderViews(deps: ServiceDeps, orderIds: number[], tx?:
     nameOf: new Map(users.map((u) => [u.id, u.name])),
   };
   return orderIds.map((id) => toView(byId.get(id)!, related));
+}
+
+/** Approved (confirmed) or further along: the customer may have been told of it. */
+function mayHaveNotices(order: OrderRow): boolean {
+  return order.approvedAt !== null || SHIPPED.includes(order.status);
 }
 
 function groupBy<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
@@ -114,7 +120,6 @@ interface Related {
 }
 
 function toView(order: OrderRow, r: Related): OrderView {
-  const shipped = SHIPPED.includes(order.status);
   const customer = r.customers.get(order.customerId);
   const rep = order.salesRepId ? r.reps.get(order.salesRepId) : undefined;
   const lines = r.lines.get(order.id) ?? [];
@@ -196,10 +201,11 @@ function toView(order: OrderRow, r: Related): OrderView {
       method: p.method,
       reference: p.reference,
     })),
-    ...(shipped
+    ...(mayHaveNotices(order)
       ? {
           customerNotices: notices.map((n) => ({
             id: n.id,
+            kind: n.kind,
             shipmentId: n.shipmentId,
             channel: n.channel,
             target: n.target,

@@ -1,6 +1,8 @@
 import { Op, type Transaction } from "sequelize";
 import type { OrderRow } from "../../db/models/orders";
 import type { ApprovalStepRow } from "../../db/models/approvals";
+import type { CustomerRow } from "../../db/models/customers";
+import { customerContactOf } from "../../domain/customer-contact";
 import type { ServiceDeps } from "../deps";
 import { enqueue, type OutboxMessage } from "../enqueue";
 
@@ -59,7 +61,8 @@ export async function notifyStepDecided(
   await enqueue(deps, tx, messages);
 }
 
-export async function notifyApproved(deps: ServiceDeps, tx: Transaction, order: OrderRow) {
+/** `customer`: the order's customer when the caller has it already (a batch of new orders). */
+export async function notifyApproved(deps: ServiceDeps, tx: Transaction, order: OrderRow, customer?: CustomerRow) {
   // Read on every approval; who works in the warehouse changes rarely (10 s to notice a new colleague).
   const warehouse = await deps.memo.get("users:warehouse", 10_000, () => usersWithRole(deps, tx, "warehouse"));
   const messages: OutboxMessage[] = warehouse.map((userId) => ({
@@ -74,7 +77,21 @@ export async function notifyApproved(deps: ServiceDeps, tx: Transaction, order: 
       payload: { userId: order.salesRepId, message: "order_approved", orderId: order.id },
     });
   }
+  if (await reachable(deps, tx, order, customer)) {
+    // One per order, whatever the round: a customer is told their order is confirmed once.
+    messages.push({
+      topic: "customer.notify",
+      dedupeKey: `customer.notify:confirmed:${order.id}`,
+      payload: { kind: "confirmed", orderId: order.id },
+    });
+  }
   await enqueue(deps, tx, messages);
+}
+
+/** Whether the order's customer can be sent a notice at all; one who cannot gets no outbox row. */
+async function reachable(deps: ServiceDeps, tx: Transaction, order: OrderRow, known?: CustomerRow): Promise<boolean> {
+  const customer = known?.id === order.customerId ? known : await deps.db.models.Customer.findByPk(order.customerId, { transaction: tx });
+  return customer !== null && customerContactOf(customer) !== null;
 }
 
 export async function notifyRejected(deps: ServiceDeps, tx: Transaction, order: OrderRow, reason: string | null) {
@@ -91,7 +108,7 @@ export async function notifyShipped(deps: ServiceDeps, tx: Transaction, order: O
     {
       topic: "customer.notify",
       dedupeKey: `customer.notify:shipment:${shipmentId}`,
-      payload: { event: "shipped", orderId: order.id, shipmentId },
+      payload: { kind: "shipment", event: "shipped", orderId: order.id, shipmentId },
     },
   ];
   if (order.salesRepId !== null) {

@@ -114,7 +114,7 @@ export async function writeOrders(
     order.approvalReasons = a.plan.route.reasons;
     order.autoApproved = a.plan.route.autoApproved;
     const round: PlannedRound = { autoApproved: a.plan.route.autoApproved, steps: steps.filter((s) => s.orderId === order.id) };
-    await recordSubmitMoves(deps, tx, order, a.actor, round, { at, saved: true });
+    await recordSubmitMoves(deps, tx, order, a.actor, round, { at, saved: true, customer: a.customer });
     // The row was written with the moves' outcome worked out beforehand; the moves must agree.
     if (order.status !== finals[i].status || order.version !== finals[i].version) {
       throw new Error(`order ${order.orderNo}: written as ${finals[i].status} v${finals[i].version}, moved to ${order.status} v${order.version}`);
