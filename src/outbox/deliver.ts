@@ -4,7 +4,7 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { OutboxRow } from "../db/models/messaging";
 import type { UserRow } from "../db/models/users";
-import { customerNoticeModel, type CustomerNoticeRow, type CustomerRow } from "../db/models/customers";
+import { customerNoticeModel, type CustomerNoticeRow } from "../db/models/customers";
 import { isUniqueViolation } from "../db/sequelize";
 import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channels/channel";
 import type { ChannelRegistry } from "../channels/registry";
@@ -231,7 +231,9 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         try {
           const channel = deps.channels.get(route.platform);
           if (!channel) throw new ChannelError("rejected", `the ${route.platform} channel is not enabled`);
-          const card = customerNoticeCard(view, p, await customerLocale(customer, owner));
+          // In Chinese: a customer record has no language of its own, and a member's choice of English for
+          // their own screens says nothing about what the customer reads.
+          const card = customerNoticeCard(view, p, "zh-CN");
           const send = () => channel.notifyCustomer(route.contact, card, { dedupeKey: ctx.row.dedupeKey });
           sent = await sendOnce(ctx, channel, send, { gate: () => customerGate(route, notice, held) });
         } catch (err) {
@@ -348,16 +350,6 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
   /** An active ChatOrder user for a WeCom member's userid, which is case-insensitive (wecom.md conventions). */
   async function wecomMember(userid: string): Promise<UserRow | null> {
     return m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [userid])] } });
-  }
-
-  /**
-   * The language a customer is written in: that of the member who sends it (an external contact's owner),
-   * else of the customer's owner in ChatOrder; Chinese unless they use English (domain/i18n.ts).
-   */
-  async function customerLocale(customer: CustomerRow, sender: UserRow | null): Promise<Locale> {
-    if (sender) return localeOf(sender.locale);
-    const owner = customer.ownerUserId === null ? null : await m.User.findByPk(customer.ownerUserId, { attributes: ["id", "locale"] });
-    return localeOf(owner?.locale);
   }
 
   /** The platform took the notice: record it and, for an external contact, ask its owner to confirm, in one transaction. */

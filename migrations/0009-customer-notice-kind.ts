@@ -1,7 +1,7 @@
 import { DataTypes, type QueryInterface } from "sequelize";
 
 /**
- * Customers hear that their order was confirmed as well as that it shipped (issue 4): each notice says
+ * Customers hear that their order was confirmed as well as that it shipped: each notice says
  * which it is. Every notice before this was a shipment notice.
  */
 export async function up({ context: qi }: { context: QueryInterface }): Promise<void> {
