@@ -10,6 +10,11 @@ export function localeFrom(ctx: Context): Locale {
   return localeOf(ctx.cookies.get(LANG_COOKIE) ?? null);
 }
 
+/** Tells this browser the language, for the pages it sees before signing in (sign-in, error pages). */
+export function rememberLocale(ctx: Context, locale: Locale): void {
+  ctx.cookies.set(LANG_COOKIE, locale, { httpOnly: true, sameSite: "lax", path: "/", maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
+}
+
 /**
  * Loads the signed-in person into ctx.state.viewer; none → unauthorized, which the error page turns
  * into a sign-in (or an explanation). Runs before any page, so no handler forgets it.
@@ -21,8 +26,9 @@ export function requireViewer(deps: MiniAppDeps) {
     if (!session) throw new DomainError("unauthorized", "sign in first");
     ctx.state.viewer = await deps.services.loadViewer(session.userId);
     // Signed in, the person's own choice counts, wherever they made it (here or in chat); the cookie only
-    // speaks for the pages seen before signing in.
+    // speaks for the pages seen before signing in, so it is brought in line when it says otherwise.
     ctx.state.locale = ctx.state.viewer.locale;
+    if (ctx.cookies.get(LANG_COOKIE) !== ctx.state.locale) rememberLocale(ctx, ctx.state.locale);
     await next();
   };
 }

@@ -126,7 +126,11 @@ describe("mini-app sign-in, CSRF and who sees what", () => {
     await t.app.services.setUserLocale(rep.id, "zh-CN");
     expect((await agent.get("/m")).text).toContain("我的草稿");
     await t.app.services.setUserLocale(rep.id, "en");
-    expect((await agent.get("/m")).text).toContain("My drafts");
+    const page = await agent.get("/m");
+    expect(page.text).toContain("My drafts");
+    // The browser is told too, so the pages it sees before signing in again speak the same language.
+    expect(String(page.headers["set-cookie"])).toMatch(/co_lang=en;/);
+    expect((await agent.get("/m")).headers["set-cookie"]).toBeUndefined();
   });
 
   it("sends a visitor inside WeCom without a session to WeCom sign-in", async () => {

@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type { MessageKey } from "../../domain/i18n";
 import type { PageContext } from "../page";
 import { viewerOf } from "../page";
-import { LANG_COOKIE } from "../viewer";
+import { rememberLocale } from "../viewer";
 import { localeOf } from "../../domain/i18n";
 
 /** GET /m: what needs me, by role; GET /m/lang: switch language. */
@@ -25,7 +25,7 @@ export function homePages(router: Router, { deps, render }: PageContext): void {
     const to = localeOf(String(ctx.query.to ?? ""));
     // Kept on the person too, so the bot's messages and cards follow the choice made here.
     await deps.services.setUserLocale(viewerOf(ctx).id, to);
-    ctx.cookies.set(LANG_COOKIE, to, { httpOnly: true, sameSite: "lax", path: "/", maxAge: 365 * 24 * 3600 * 1000, overwrite: true });
+    rememberLocale(ctx, to);
     const next = String(ctx.query.next ?? "/m");
     ctx.redirect(/^\/m(\/[\w\-/]*)?$/.test(next) ? next : "/m");
   });
