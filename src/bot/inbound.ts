@@ -4,7 +4,7 @@ import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { InboundEvent } from "../channels/channel";
 import { createDedupeClaims } from "./dedupe-claims";
-import { createInboundWriter } from "./inbound-writer";
+import { createInboundWriter, type Persisted } from "./inbound-writer";
 import { createLaneWorker, type LaneWorker } from "./lane-worker";
 
 const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -79,6 +79,8 @@ export function createInboundPipeline(
   let gapCheck: NodeJS.Timeout | null = null;
   // Ids queued or running here: recover() must not hand the bot an event it already has.
   const known = new Set<number>();
+  // Events this instance is writing, by cache key: a repeat arriving meanwhile waits for the outcome.
+  const writing = new Map<string, Promise<Persisted>>();
   const marks = createMarks(deps, (ids) => ids.forEach((id) => known.delete(id)));
 
   // One lane per sender keeps a person's messages in the order they typed them.
@@ -127,6 +129,24 @@ export function createInboundPipeline(
     marks.add(id);
   }
 
+  /**
+   * A claim someone else holds only says the event was seen; it is answered as a duplicate once it is
+   * stored. Whoever claimed it may still be writing it (a platform retries after 5 s; a slow commit can
+   * take longer), or may have failed without releasing the claim (a crash, a cache that was down): acking
+   * then would lose the event. So: this instance's own write of it is waited for, and otherwise the row
+   * is looked for; when there is none, the caller writes it too and the unique key keeps one.
+   * Only repeats pay for this: a first claim goes straight to the insert.
+   */
+  async function storedOrWritten(cacheKey: string, event: InboundEvent): Promise<boolean> {
+    const own = writing.get(cacheKey);
+    if (own) {
+      await own; // stored (or found stored) once it resolves; a failed write rejects, and the caller answers with an error
+      return true;
+    }
+    const row = await m.InboundEvent.findOne({ where: { platform: event.platform, eventKey: event.key }, attributes: ["id"] });
+    return row !== null;
+  }
+
   function schedule(id: number, event: InboundEvent) {
     if (known.has(id)) return;
     known.add(id);
@@ -139,14 +159,18 @@ export function createInboundPipeline(
       receiving += 1;
       try {
         const first = await claims.claim(cacheKey);
-        if (!first) return { duplicate: true };
+        if (!first && (await storedOrWritten(cacheKey, event))) return { duplicate: true };
         let id: number | null;
+        const write = writer.write(event, deps.now());
+        writing.set(cacheKey, write);
         try {
-          ({ id } = await writer.write(event, deps.now()));
+          ({ id } = await write);
         } catch (err) {
           // Not stored: a retry from the platform must not be taken for a duplicate.
-          await deps.cache.del(cacheKey).catch(() => undefined);
+          if (first) await deps.cache.del(cacheKey).catch(() => undefined);
           throw err;
+        } finally {
+          if (writing.get(cacheKey) === write) writing.delete(cacheKey);
         }
         if (id === null) return { duplicate: true };
         schedule(id, event);

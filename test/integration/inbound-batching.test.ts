@@ -129,6 +129,39 @@ describe("inbound pipeline batching", () => {
     expect(handled).toEqual([stored.key, fresh.key]);
   });
 
+  it("never acks a repeat of an event that was claimed but not stored: it is written then, once", async () => {
+    // Another instance claimed these and died before its INSERT (or its cache DEL failed): the claim is
+    // all that is left. Answering the platform's retry as a duplicate would lose the event for good.
+    const handled: string[] = [];
+    const orphans = [text("orphan"), text("orphan")];
+    for (const e of orphans) expect(await t.app.cache.setIfAbsent(`inbound:${e.platform}:${e.key}`, "1", 60_000)).toBe(true);
+    const p = pipeline(async (e) => void handled.push(e.key));
+    const results = await Promise.all([p.receive(orphans[0]), p.receive(orphans[0]), p.receive(orphans[1])]);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(2);
+    await p.drain();
+    expect(await rowsFor(orphans)).toHaveLength(2);
+    expect(handled.sort()).toEqual(orphans.map((e) => e.key).sort());
+  });
+
+  it("answers a repeat that arrives while this instance is still writing the event with that write's outcome", async () => {
+    const events = [text("inflight")];
+    const p = pipeline();
+    const spy = spyOnStatements(new Error("database went away"));
+    let outcomes: PromiseSettledResult<unknown>[];
+    try {
+      // The same callback twice at once (a retry on top of a slow first attempt): the first write fails.
+      outcomes = await Promise.allSettled([p.receive(events[0]), p.receive(events[0])]);
+    } finally {
+      spy.restore();
+    }
+    // Neither is acked: the repeat is not a duplicate of something never stored.
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+    expect(await rowsFor(events)).toHaveLength(0);
+    expect(await p.receive(events[0])).toEqual({ duplicate: false });
+    await p.drain();
+    expect(await rowsFor(events)).toHaveLength(1);
+  });
+
   it("gives every caller in a failed batch the error and releases their cache keys", async () => {
     const events = Array.from({ length: 5 }, () => text("fail"));
     const p = pipeline();
