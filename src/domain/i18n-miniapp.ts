@@ -18,6 +18,7 @@ export const MINIAPP_MESSAGES = {
   "signin.noCode": ["缺少登录凭证，请重新进入。", "The sign-in code is missing: please open the page again."],
   "signin.expired": ["登录链接已失效", "This sign-in link has expired"],
   "signin.expiredDetail": ["登录凭证已过期或已被使用，请重新进入。", "The sign-in code expired or was already used: please open the page again."],
+  "signin.otherBrowser": ["请从企业微信里的链接重新进入。", "Please open the link again from WeCom."],
   "signin.membersOnly": ["仅限企业成员", "Members only"],
   "signin.membersOnlyDetail": ["这个页面只对本企业的成员开放。", "This page is open to members of the company only."],
   "signin.notVisible": ["无权使用", "Not available to you"],

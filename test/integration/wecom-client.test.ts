@@ -133,7 +133,7 @@ describe("WeCom channel over HTTP", () => {
     const card = body.template_card;
     expect(card.task_id).toMatch(/^co-[0-9a-f-]{36}$/);
     expect(decodeButtonKey(card.button_list[0].key)).toEqual({ action: "approval.approve", values: { orderId: "12", stepId: "3" } });
-    expect(new URL(card.card_action.url).host).toBe("open.weixin.qq.com");
+    expect(card.card_action.url).toBe("https://order.example.com/wecom/oauth?next=%2Fm%2Forders%2F12");
     expect(sent).toEqual({
       messageId: "msg-1",
       cardRef: { task_id: card.task_id, response_code: "RC-send", userid: "lisi", card_type: "button_interaction", sent_at: new Date(clock).toISOString() },
@@ -207,20 +207,11 @@ describe("WeCom channel over HTTP", () => {
     expect(await failure(ch.notifyCustomer({ ...contact, target: "https://evil.example/cgi-bin/webhook/send?key=x" }, card, opts))).toMatchObject({ failure: "rejected" });
   });
 
-  it("links into the mini-app through silent OAuth, and cannot confirm past sends", async () => {
-    const { config, ch } = channel();
-    const link = new URL(ch.miniAppLink(to("a"), "/m/orders/12"));
-    expect(`${link.origin}${link.pathname}`).toBe("https://open.weixin.qq.com/connect/oauth2/authorize");
-    expect(link.hash).toBe("#wechat_redirect");
-    expect(Object.fromEntries(link.searchParams)).toEqual({
-      appid: config.corpId,
-      redirect_uri: "https://order.example.com/wecom/oauth?next=%2Fm%2Forders%2F12",
-      response_type: "code",
-      scope: "snsapi_base",
-      state: expect.stringMatching(/^[a-f0-9]{32}$/),
-      agentid: String(config.agentId),
-    });
-    expect(new URL(ch.miniAppLink(to("a"), "//evil.example/x")).searchParams.get("redirect_uri")).toBe("https://order.example.com/wecom/oauth?next=%2Fm");
+  it("links into the mini-app through our sign-in entry, only to own paths, and cannot confirm past sends", async () => {
+    const { ch } = channel();
+    // /wecom/oauth starts a silent OAuth sign-in bound to the browser that opens the link (wecom-h5 tests).
+    expect(ch.miniAppLink(to("a"), "/m/orders/12")).toBe("https://order.example.com/wecom/oauth?next=%2Fm%2Forders%2F12");
+    expect(ch.miniAppLink(to("a"), "//evil.example/x")).toBe("https://order.example.com/wecom/oauth?next=%2Fm");
     expect(await ch.lookupSent?.("k-1")).toBeUndefined();
   });
 });

@@ -50,6 +50,9 @@ const wecomApi = (config: WecomConfig, token = "T") =>
 
 const setCookie = (res: request.Response) => ([] as string[]).concat(res.headers["set-cookie"] ?? []).find((c) => c.startsWith(`${SESSION_COOKIE}=`));
 
+/** The nonce a browser got when it started its sign-in at /wecom/oauth (the co_oauth cookie). */
+const NONCE = "0123456789abcdef0123456789abcdef";
+
 function expectPage(res: request.Response, status: number, text: string) {
   expect(res.status).toBe(status);
   expect(res.headers["content-type"]).toMatch(/^text\/html/);
@@ -70,7 +73,7 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
   const makeUser = (platformUserId: string, fields: { name?: string; roles?: Role[]; active?: boolean } = {}) =>
     t.app.db.models.User.create({ platform: "wecom", platformUserId, name: fields.name ?? platformUserId, mobile: null, roles: fields.roles ?? [], managerId: null, department: null, active: fields.active ?? true });
   const callback = (server: ReturnType<Koa["callback"]>, config: WecomConfig, next: string, code = "CODE-1") =>
-    request(server).get("/wecom/oauth").query({ next, code, state: oauthState(config, next) });
+    request(server).get("/wecom/oauth").query({ next, code, state: oauthState(config, next, NONCE) }).set("Cookie", `co_oauth=${NONCE}`);
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -83,6 +86,9 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
       const res = await request(server).get("/wecom/oauth?next=%2Fm%2Forders%2F12%3Ftab%3Dlines");
       expect(res.status).toBe(302);
       const url = new URL(res.headers.location);
+      // The sign-in is tied to this browser: a fresh nonce in a cookie only /wecom/oauth reads, and in the state.
+      const nonce = /co_oauth=([a-f0-9]{32});/.exec(String(res.headers["set-cookie"]))?.[1] ?? "";
+      expect(String(res.headers["set-cookie"])).toMatch(/co_oauth=[a-f0-9]{32}; path=\/wecom\/oauth; expires=[^;]+; samesite=lax; httponly/);
       expect(`${url.origin}${url.pathname}`).toBe("https://open.weixin.qq.com/connect/oauth2/authorize");
       expect(url.hash).toBe("#wechat_redirect");
       expect(Object.fromEntries(url.searchParams)).toEqual({
@@ -90,7 +96,7 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
         redirect_uri: `${PUBLIC_URL}/wecom/oauth?next=%2Fm%2Forders%2F12%3Ftab%3Dlines`,
         response_type: "code",
         scope: "snsapi_base",
-        state: oauthState(config, "/m/orders/12?tab=lines"),
+        state: oauthState(config, "/m/orders/12?tab=lines", nonce),
         agentid: String(config.agentId),
       });
       expect(res.headers["cache-control"]).toBe("no-store");
@@ -107,12 +113,12 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
       ["javascript:", "javascript%3Aalert(1)"],
       ["nothing", ""],
     ])("goes to /m, never off-site, for %s", async (_what, raw) => {
-      const { config, server } = h5(t);
+      const { server } = h5(t);
       const res = await request(server).get(`/wecom/oauth?next=${raw}`);
       const url = new URL(res.headers.location);
       const landing = new URL(url.searchParams.get("redirect_uri") ?? "").searchParams.get("next");
       expect(landing).toBe("/m");
-      expect(url.searchParams.get("state")).toBe(oauthState(config, "/m"));
+      expect(url.searchParams.get("state")).toMatch(/^[a-f0-9]{64}$/);
     });
 
     it("keeps only own paths (unit)", () => {
@@ -218,7 +224,7 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
 
     it("answers 400 with a short Chinese page, without calling WeCom, when code or state is missing or forged", async () => {
       const { config, server } = h5(t);
-      const good = oauthState(config, "/m");
+      const good = oauthState(config, "/m", NONCE);
       for (const query of [
         { next: "/m", code: "C" }, // no state
         { next: "/m", code: "C", state: "" },
@@ -231,8 +237,47 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
         { next: "/m", code: "x".repeat(513), state: good },
         { next: "/m", code: "has space", state: good },
       ]) {
-        expectPage(await request(server).get("/wecom/oauth").query(query), 400, "登录链接无效");
+        expectPage(await request(server).get("/wecom/oauth").query(query).set("Cookie", `co_oauth=${NONCE}`), 400, "登录链接无效");
       }
+    });
+
+    it("signs nobody in with a code that comes back to a browser that did not start the sign-in (login CSRF)", async () => {
+      const { config, server } = h5(t);
+      // Someone's own valid code and state, handed to another member's browser: no cookie, or another sign-in's nonce.
+      const state = oauthState(config, "/m", NONCE);
+      for (const cookie of [null, `co_oauth=${"f".repeat(32)}`]) {
+        const req = request(server).get("/wecom/oauth").query({ next: "/m", code: "ATTACKER-CODE", state });
+        const res = await (cookie ? req.set("Cookie", cookie) : req);
+        expectPage(res, 400, "请从企业微信里的链接重新进入");
+        expect(res.text).toContain('href="/wecom/oauth?next=%2Fm"');
+      }
+      // WeCom was never asked who the code belongs to (nock would have thrown on an unexpected call).
+    });
+
+    it("starts a bound sign-in again for a link issued before sign-ins were bound to the browser", async () => {
+      const { config, server } = h5(t);
+      const oldState = crypto.createHmac("sha256", config.secret).update("oauth:/m/orders/3").digest("hex").slice(0, 32);
+      const res = await request(server).get("/wecom/oauth").query({ next: "/m/orders/3", code: "OLD-CODE", state: oldState });
+      expect(res.status).toBe(302);
+      const url = new URL(res.headers.location);
+      expect(`${url.origin}${url.pathname}`).toBe("https://open.weixin.qq.com/connect/oauth2/authorize");
+      const nonce = /co_oauth=([a-f0-9]{32});/.exec(String(res.headers["set-cookie"]))?.[1] ?? "";
+      expect(url.searchParams.get("state")).toBe(oauthState(config, "/m/orders/3", nonce));
+    });
+
+    it("goes all the way from a card link to the page: entry, WeCom, back with the code, signed in", async () => {
+      const { config, server } = h5(t);
+      const me = await makeUser(`card-${Date.now()}`, { roles: ["sales"] });
+      const agent = request.agent(server);
+      const start = await agent.get("/wecom/oauth").query({ next: "/m/orders" });
+      const state = new URL(start.headers.location).searchParams.get("state")!;
+      const scope = wecomApi(config).get("/cgi-bin/auth/getuserinfo").query(true).reply(200, { errcode: 0, userid: me.platformUserId });
+      const back = await agent.get("/wecom/oauth").query({ next: "/m/orders", code: "CODE-OK", state });
+      expect(back.status).toBe(302);
+      expect(back.headers.location).toBe("/m/orders");
+      expect(String(back.headers["set-cookie"])).toMatch(/co_session=/);
+      expect(String(back.headers["set-cookie"])).toMatch(/co_oauth=;/); // the nonce is spent
+      expect(scope.isDone()).toBe(true);
     });
 
     it("answers 400 with a way back in when WeCom says the code was already used (40029)", async () => {
@@ -261,7 +306,8 @@ describe("WeCom H5: sign-in and JS-SDK", () => {
       const scope = wecomApi(config)
         .get("/cgi-bin/auth/getuserinfo").query(true).reply(200, { errcode: 40029, errmsg: "invalid code" })
         .get("/cgi-bin/auth/getuserinfo").query(true).reply(200, { errcode: 50001, errmsg: "redirect_url not authorised" });
-      const english = (next: string) => callback(server, config, next).set("Cookie", "co_lang=en");
+      const english = (next: string) =>
+        request(server).get("/wecom/oauth").query({ next, code: "CODE-1", state: oauthState(config, next, NONCE) }).set("Cookie", `co_oauth=${NONCE}; co_lang=en`);
       const expired = await english("/m/orders/3");
       expectPage(expired, 400, "This sign-in link has expired");
       expect(expired.text).toContain('<html lang="en">');

@@ -59,7 +59,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
   const render = createWecomRenderer(deps.templatesDir ?? projectPath("cards/wecom"));
   const codes = createCardCodes(config, cache, deps.codeStore);
   const directory = deps.directory ?? createWecomDirectory(config, { client, cache, log: deps.log });
-  const link = (path: string) => miniAppLink(config, deps.publicUrl, path);
+  const link = (path: string) => miniAppLink(deps.publicUrl, path);
 
   async function send(touser: string, message: Record<string, unknown>): Promise<ApiResult> {
     const res = await client.post("/cgi-bin/message/send", { touser, agentid: config.agentId, ...message });

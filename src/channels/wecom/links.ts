@@ -10,26 +10,40 @@ export function safeNext(path: string): string {
   return path.startsWith("/") && !path.startsWith("//") && !path.includes("\\") ? path : "/m";
 }
 
+/** The nonce that ties one sign-in to the browser that started it: 32 hex characters. */
+export const OAUTH_NONCE = /^[a-f0-9]{32}$/;
+
 /**
- * OAuth `state` for a `next` path: [a-zA-Z0-9], at most 128 bytes (wecom.md 6.1). A keyed hash of the
- * path, so the /wecom/oauth handler can check that `next` is one we issued.
+ * OAuth `state` for a `next` path, started by the browser holding `nonce` (in a cookie): [a-zA-Z0-9],
+ * at most 128 bytes (wecom.md 6.1). The nonce, then a keyed hash of nonce and path, so /wecom/oauth can
+ * check both that `next` is one we issued and that the code comes back to the browser that asked for it:
+ * without the second, someone could sign another member into the mini-app as themselves (login CSRF).
  */
-export function oauthState(config: WecomConfig, next: string): string {
-  return crypto.createHmac("sha256", config.secret).update(`oauth:${next}`).digest("hex").slice(0, 32);
+export function oauthState(config: WecomConfig, next: string, nonce: string): string {
+  return nonce + crypto.createHmac("sha256", config.secret).update(`oauth:${nonce}:${next}`).digest("hex").slice(0, 32);
 }
 
 /**
- * A silent (snsapi_base) OAuth2 link that lands on `${publicUrl}/wecom/oauth?next=<path>` signed in
- * (wecom.md 6.1). publicUrl's host must be one of the app's trusted domains, or WeCom answers 50001.
+ * The link cards and messages carry into the mini-app: our own /wecom/oauth entry, which starts a silent
+ * (snsapi_base) sign-in bound to the browser that opens it (wecom.md 6.1) and lands on `path`.
  */
-export function miniAppLink(config: WecomConfig, publicUrl: string, path: string): string {
+export function miniAppLink(publicUrl: string, path: string): string {
+  return `${publicUrl}/wecom/oauth?next=${encodeURIComponent(safeNext(path))}`;
+}
+
+/**
+ * WeCom's authorize page for a sign-in started by the browser holding `nonce`: it comes back to
+ * `${publicUrl}/wecom/oauth?next=<path>` with a code. publicUrl's host must be one of the app's trusted
+ * domains, or WeCom answers 50001.
+ */
+export function authorizeUrl(config: WecomConfig, publicUrl: string, path: string, nonce: string): string {
   const next = safeNext(path);
   const query = new URLSearchParams({
     appid: config.corpId,
-    redirect_uri: `${publicUrl}/wecom/oauth?next=${encodeURIComponent(next)}`,
+    redirect_uri: miniAppLink(publicUrl, next),
     response_type: "code",
     scope: "snsapi_base",
-    state: oauthState(config, next),
+    state: oauthState(config, next, nonce),
     agentid: String(config.agentId),
   });
   return `${AUTHORIZE_URL}?${query.toString()}#wechat_redirect`; // the fragment is mandatory

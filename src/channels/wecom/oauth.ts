@@ -11,7 +11,7 @@ import { t, type MessageKey } from "../../domain/i18n";
 import { localeFrom } from "../../miniapp/viewer";
 import { ChannelError } from "../channel";
 import { WecomApiError, type WecomClient } from "./client";
-import { miniAppLink, oauthState, safeNext } from "./links";
+import { OAUTH_NONCE, authorizeUrl, oauthState, safeNext } from "./links";
 import type { WecomDirectory } from "./roles";
 
 export interface WecomOAuthDeps {
@@ -30,6 +30,11 @@ export interface WecomOAuthDeps {
 export const WECOM_OAUTH_PATH = "/wecom/oauth";
 
 const STATE = /^[A-Za-z0-9]{1,128}$/; // wecom.md 6.1
+/** What links.ts issued before sign-ins were bound to a browser nonce: the keyed hash alone. */
+const OLD_STATE = /^[a-f0-9]{32}$/;
+/** The sign-in's browser nonce: only /wecom/oauth reads it, and a sign-in takes seconds. */
+const NONCE_COOKIE = "co_oauth";
+const NONCE_TTL_MS = 10 * 60 * 1000;
 const CODE = /^[\x21-\x7e]{1,512}$/; // "≤512 bytes" (wecom.md 6.1); printable ASCII to be safe in logs and pages
 // Controls, space, DEL and backslash: none belongs in a path we redirect to.
 // eslint-disable-next-line no-control-regex
@@ -76,8 +81,11 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
     ctx.set("Cache-Control", "no-store");
     const { code, state, next } = ctx.query;
     try {
-      if (code === undefined && state === undefined) return void ctx.redirect(miniAppLink(config, publicUrl, ownPath(next)));
-      const landing = checkCallback(code, state, next);
+      if (code === undefined && state === undefined) return void startSignIn(ctx, ownPath(next));
+      // A card sent before sign-ins were tied to the browser carries the old, nonce-less state: start again.
+      if (typeof state === "string" && OLD_STATE.test(state) && typeof next === "string") return void startSignIn(ctx, ownPath(next));
+      const landing = checkCallback(code, state, next, ctx.cookies.get(NONCE_COOKIE));
+      ctx.cookies.set(NONCE_COOKIE, null, { path: WECOM_OAUTH_PATH });
       const userid = await whoIsThis(code as string, landing);
       const user = (await findPlatformUser(deps.serviceDeps, "wecom", userid)) ?? (await firstSignIn(userid));
       deps.sessions.start(ctx, user.id);
@@ -89,15 +97,30 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
     }
   });
 
-  /** The path to land on, once code and state are well-formed and the state is one we issued for `next`. */
-  function checkCallback(code: unknown, state: unknown, next: unknown): string {
+  /** A fresh nonce in this browser, then WeCom's authorize page with a state bound to it and to `landing`. */
+  function startSignIn(ctx: Context, landing: string) {
+    const nonce = crypto.randomBytes(16).toString("hex");
+    ctx.cookies.set(NONCE_COOKIE, nonce, { httpOnly: true, sameSite: "lax", path: WECOM_OAUTH_PATH, maxAge: NONCE_TTL_MS, overwrite: true });
+    ctx.redirect(authorizeUrl(config, publicUrl, landing, nonce));
+  }
+
+  /**
+   * The path to land on, once code and state are well-formed, the state is one we issued for `next`, and
+   * this browser holds the nonce it was issued with (so nobody can hand someone else a sign-in of their own).
+   */
+  function checkCallback(code: unknown, state: unknown, next: unknown, cookieNonce: string | undefined): string {
     if (typeof state !== "string" || !STATE.test(state) || typeof next !== "string") {
       throw new SignInRefusal(400, "signin.badLink", "signin.badLinkDetail");
     }
-    const expected = Buffer.from(oauthState(config, next));
+    const nonce = state.slice(0, 32);
+    const expected = Buffer.from(oauthState(config, next, nonce));
     const given = Buffer.from(state);
-    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+    if (!OAUTH_NONCE.test(nonce) || given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
       throw new SignInRefusal(400, "signin.badLink", "signin.badLinkDetail");
+    }
+    if (cookieNonce !== nonce) {
+      // A state we issued, but to another browser (or longer ago than the nonce lives): a fresh start, never a sign-in.
+      throw new SignInRefusal(400, "signin.expired", "signin.otherBrowser", retryLink(ownPath(next)));
     }
     // The state proves we issued `next`; checking it again costs nothing and keeps this no open redirect.
     const landing = ownPath(next);
