@@ -1,5 +1,6 @@
 import os from "node:os";
 import { createApp, type App } from "./app";
+import { addFromDirectory } from "./channels/directory-members";
 import { ConfigError, loadConfig } from "./config";
 import { migrate } from "./db/migrate";
 import { isDomainError } from "./domain/errors";
@@ -7,7 +8,7 @@ import type { Actor } from "./domain/roles";
 import { OUTBOX_STATUSES, type OutboxStatus } from "./services/outbox-admin";
 import { seedDemoData } from "./services/seed-demo-data";
 import { listJobRuns } from "./services/job-runs";
-import { listUsers, setUserRoles, type UserView } from "./services/users";
+import { checkRolesInput, listUsers, setUserRoles, type UserView } from "./services/users";
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -128,11 +129,13 @@ const COMMANDS: Record<string, Command> = {
       const [platform, user, roles] = ["--platform", "--user", "--roles"].map((name) => flag(rest, name));
       if (!platform || !user || roles === undefined) throw new UsageError("users set-roles needs --platform <p> --user <platform user id> --roles <r1,r2>");
       const list = roles.split(",").map((r) => r.trim()).filter(Boolean);
+      const input = { platform, platformUserId: user, roles: list };
+      checkRolesInput(input); // a bad platform or role adds nobody
       // Someone we have not met yet is looked up in the platform's directory (user/get) and created first.
       const channel = app.channels.get(platform);
-      const lookup = channel && ((id: string) => channel.resolveUser(id));
-      const { user: updated, changed } = await setUserRoles(app.deps, { platform, platformUserId: user, roles: list }, cliActor(), { lookup }).catch((err: unknown) => {
-        throw isDomainError(err) && err.code === "not_found" && !lookup ? new Error(`${err.message}. ${notMetYet(platform)}`) : err;
+      if (channel) await addFromDirectory(app.deps, platform, user, (id) => channel.resolveUser(id), cliActor());
+      const { user: updated, changed } = await setUserRoles(app.deps, input, cliActor()).catch((err: unknown) => {
+        throw isDomainError(err) && err.code === "not_found" && !channel ? new Error(`${err.message}. ${notMetYet(platform)}`) : err;
       });
       process.stdout.write(`${changed ? "roles set" : "roles unchanged"}: ${describeUser(updated)}\n`);
       const managed = platform === "wecom" ? [...new Set(app.config.wecom?.roleMap.map((r) => r.role) ?? [])] : [];

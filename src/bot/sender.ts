@@ -1,7 +1,7 @@
 import type { InboundEvent } from "../channels/channel";
 import { localeOf, type Locale } from "../domain/i18n";
 import { isRole, type Actor, type Role } from "../domain/roles";
-import { refreshPlatformUser } from "../services/users";
+import { refreshWithLeader } from "../channels/directory-members";
 import type { BotDeps } from "./conversation";
 
 /** What a turn needs of its sender's user row. */
@@ -75,7 +75,7 @@ async function createUser(deps: BotDeps, event: InboundEvent): Promise<SenderUse
   const lookup = (platformUserId: string) => channel.resolveUser(platformUserId);
   const person = await lookup(event.from);
   // Two first messages at once (two instances): refreshPlatformUser updates the row the other one created.
-  const { user, outcome } = await refreshPlatformUser(deps.serviceDeps, person, { create: true, lookupLeader: lookup });
+  const { user, outcome } = await refreshWithLeader(deps.serviceDeps, person, lookup, { create: true });
   if (outcome === "created") deps.log.info({ userId: user?.id, platform: event.platform, roles: user?.roles }, "user created on first contact");
   const created = await findUser(deps, event.platform, event.from);
   if (!created) throw new Error(`${event.platform} user ${event.from} was neither found nor created`);

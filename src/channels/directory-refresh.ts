@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { ServiceDeps } from "../services/deps";
-import { listUsers, refreshPlatformUser, type DirectoryRecord } from "../services/users";
+import { listUsers, type DirectoryRecord } from "../services/users";
+import { refreshWithLeader } from "./directory-members";
 import { ChannelError, type Platform } from "./channel";
 
 /** A platform's member directory, as the nightly refresh reads it. */
@@ -73,7 +74,7 @@ export async function refreshDirectoryUsers(
     }
     summary.checked++;
     // A direct leader who is not one of our users yet is created from the directory, as on first contact.
-    const { outcome } = await refreshPlatformUser(deps.serviceDeps, record, { lookupLeader: (id) => deps.directory.lookup(id) });
+    const { outcome } = await refreshWithLeader(deps.serviceDeps, record, (id) => deps.directory.lookup(id));
     if (outcome === "updated" || outcome === "deactivated" || outcome === "unchanged") summary[outcome]++;
     last = user.id;
   }

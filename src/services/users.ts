@@ -41,9 +41,6 @@ export type DirectoryRecord = { platform: string; platformUserId: string } & (
   | { found: false }
 );
 
-/** Asks a platform's directory about one person (a directory's lookup, a channel's resolveUser). */
-export type DirectoryLookup = (platformUserId: string) => Promise<DirectoryRecord>;
-
 export type RefreshOutcome = "created" | "updated" | "unchanged" | "deactivated" | "absent";
 
 /** The directory sync, as it appears in the audit trail. */
@@ -63,26 +60,26 @@ export async function listUsers(deps: ServiceDeps, filter: { platform?: string; 
   return rows.map(present);
 }
 
-/**
- * Replaces a user's roles by hand (the CLI, the admin page); audited with before and after. With `lookup`
- * (the platform's directory), someone who has not yet written to the bot or signed in is first created
- * from the directory, as their first contact would create them, so roles can be given in advance.
- */
-export async function setUserRoles(
-  deps: ServiceDeps,
-  input: { platform: string; platformUserId: string; roles: readonly string[] },
-  actor: Actor,
-  opts: { lookup?: DirectoryLookup } = {},
-): Promise<{ user: UserView; changed: boolean }> {
+/** The platform and roles of a set-roles request, or validation_failed: checked before anything is written. */
+export function checkRolesInput(input: { platform: string; roles: readonly string[] }): { platform: UserPlatform; roles: Role[] } {
   const platform = checkPlatform(input.platform);
   const unknown = input.roles.filter((r) => !isRole(r));
   if (unknown.length) {
     throw new DomainError("validation_failed", `unknown role ${unknown.join(", ")}; roles are ${ROLES.join(", ")}`, { path: "roles" });
   }
-  const roles = ordered(input.roles as Role[]);
-  if (opts.lookup && !(await findPlatformUser(deps, platform, input.platformUserId))) {
-    await createFromDirectory(deps, platform, input.platformUserId, opts.lookup, actor);
-  }
+  return { platform, roles: ordered(input.roles as Role[]) };
+}
+
+/**
+ * Replaces a user's roles by hand (the CLI, the admin page); audited with before and after. Someone not
+ * met yet is added from the directory first, by the caller (channels/directory-members.ts).
+ */
+export async function setUserRoles(
+  deps: ServiceDeps,
+  input: { platform: string; platformUserId: string; roles: readonly string[] },
+  actor: Actor,
+): Promise<{ user: UserView; changed: boolean }> {
+  const { platform, roles } = checkRolesInput(input);
   return deps.db.transaction(async (tx) => {
     const row = await lockUser(deps, platform, input.platformUserId, tx);
     if (!row) throw new DomainError("not_found", `no ${platform} user ${input.platformUserId}`);
@@ -94,59 +91,23 @@ export async function setUserRoles(
   });
 }
 
-/** A member we have not met yet, created from the directory (with mapped roles and their leader); refuses one who left. */
-async function createFromDirectory(deps: ServiceDeps, platform: string, platformUserId: string, lookup: DirectoryLookup, actor: Actor): Promise<void> {
-  const record = await lookup(platformUserId);
-  if (!record.found) throw new DomainError("not_found", `the ${platform} directory has no member ${platformUserId}`);
-  if (!record.active) throw new DomainError("not_found", `${platform} member ${platformUserId} is disabled or has left, in the directory`);
-  await refreshPlatformUser(deps, record, { create: true, actor, lookupLeader: lookup });
-}
-
 /**
  * Brings our user in line with the platform directory: name, mobile, department, manager, the roles
  * the directory manages, and deactivation when the person left. Creates the user only with `create`
  * (a first contact or sign-in); never re-activates one (someone decided, or the directory said they left).
- * With `lookupLeader`, a direct leader who is not one of our users yet is read from the directory and
- * created first, so "the rep's manager" has someone to route to (see addLeader).
  */
 export async function refreshPlatformUser(
   deps: ServiceDeps,
   record: DirectoryRecord,
-  opts: { create?: boolean; actor?: Actor; lookupLeader?: DirectoryLookup } = {},
+  opts: { create?: boolean; actor?: Actor } = {},
 ): Promise<{ user: UserView | null; outcome: RefreshOutcome }> {
-  const actor = opts.actor ?? DIRECTORY_ACTOR;
-  if (opts.lookupLeader) await addLeader(deps, record, opts.lookupLeader, actor);
-  const attempt = () => deps.db.transaction((tx) => refreshIn(deps, tx, record, opts.create ?? false, actor));
+  const attempt = () => deps.db.transaction((tx) => refreshIn(deps, tx, record, opts.create ?? false, opts.actor ?? DIRECTORY_ACTOR));
   try {
     return await attempt();
   } catch (err) {
     // Two first sign-ins at once (two tabs, two instances): the other one created the row; update it.
     if (!isUniqueViolation(err)) throw err;
     return attempt();
-  }
-}
-
-/**
- * Creates the person's direct leader from the directory when we do not know them yet. One level only:
- * the leader's own leader is linked if already known, never looked up. Best effort: a leader WeCom or
- * DingTalk cannot tell us about now is logged, and the person goes on without a manager, as before.
- */
-async function addLeader(deps: ServiceDeps, record: DirectoryRecord, lookup: DirectoryLookup, actor: Actor): Promise<void> {
-  if (!record.found || !record.active) return;
-  const { platform } = record;
-  const leaderId = record.managerPlatformUserId;
-  if (!leaderId || leaderId === record.platformUserId) return;
-  if (await findPlatformUser(deps, platform, leaderId)) return;
-  try {
-    const leader = await lookup(leaderId);
-    if (!leader.found || !leader.active) {
-      deps.log.info({ platform, leader: leaderId }, "direct leader is not an active member in the directory; not added");
-      return;
-    }
-    const { user, outcome } = await refreshPlatformUser(deps, leader, { create: true, actor });
-    if (outcome === "created") deps.log.info({ platform, userId: user?.id, leaderOf: record.platformUserId }, "direct leader created from the directory");
-  } catch (err) {
-    deps.log.warn({ err, platform, leader: leaderId }, "direct leader could not be added; going on without a manager");
   }
 }
 

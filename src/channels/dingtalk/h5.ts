@@ -12,7 +12,8 @@ import { localeFrom } from "../../miniapp/viewer";
 import { parse } from "../../http/parse";
 import type { Sessions } from "../../http/session";
 import type { ServiceDeps } from "../../services/deps";
-import { findPlatformUser, refreshPlatformUser, type UserView } from "../../services/users";
+import { findPlatformUser, type UserView } from "../../services/users";
+import { refreshWithLeader } from "../directory-members";
 import { ChannelError } from "../channel";
 import { DingtalkApiError, type DingtalkClient } from "./client";
 import type { DingtalkDirectory } from "./directory";
@@ -133,7 +134,7 @@ export function dingtalkH5Routes(deps: DingtalkH5Deps): Router {
   async function firstSignIn(userid: string): Promise<UserView> {
     const record = await deps.directory.lookup(userid);
     if (!record.found || !record.active) throw new DomainError("forbidden", "no active account in the DingTalk directory");
-    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
+    const { user } = await refreshWithLeader(deps.serviceDeps, record, (id) => deps.directory.lookup(id), { create: true });
     if (!user) throw new Error("user was neither found nor created");
     log.info({ platform: "dingtalk", userId: user.id, roles: user.roles }, "user created on first sign-in");
     return user;

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { ServiceDeps } from "../../services/deps";
-import { findPlatformUser, refreshPlatformUser } from "../../services/users";
+import { findPlatformUser } from "../../services/users";
+import { refreshWithLeader } from "../directory-members";
 import { refreshDirectoryUsers, type RefreshSummary, type RefreshUsersDeps } from "../directory-refresh";
 import { DingtalkApiError } from "./client";
 import type { DingtalkDirectory } from "./directory";
@@ -51,7 +52,7 @@ export function createFirstContact(deps: {
     try {
       if (!(await findPlatformUser(deps.serviceDeps, "dingtalk", userid))) {
         const record = await deps.directory.lookup(userid);
-        if (record.found) await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
+        if (record.found) await refreshWithLeader(deps.serviceDeps, record, (id) => deps.directory.lookup(id), { create: true });
       }
       known.delete(userid); // re-inserted at the end: the oldest entries stay first
       if (known.size >= FIRST_CONTACT_MAX) known.delete(known.keys().next().value!);

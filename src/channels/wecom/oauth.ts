@@ -6,7 +6,8 @@ import type { WecomConfig } from "../../config";
 import type { Assets } from "../../http/assets";
 import type { Sessions } from "../../http/session";
 import type { ServiceDeps } from "../../services/deps";
-import { findPlatformUser, refreshPlatformUser, type UserView } from "../../services/users";
+import { findPlatformUser, type UserView } from "../../services/users";
+import { refreshWithLeader } from "../directory-members";
 import { t, type MessageKey } from "../../domain/i18n";
 import { localeFrom } from "../../miniapp/viewer";
 import { ChannelError } from "../channel";
@@ -162,7 +163,7 @@ export function wecomOAuthRoutes(deps: WecomOAuthDeps): Router {
       throw wecomTrouble(err);
     }
     if (!record.found || !record.active) throw new SignInRefusal(403, "signin.noAccount", "signin.noAccountDetail");
-    const { user } = await refreshPlatformUser(deps.serviceDeps, record, { create: true, lookupLeader: (id) => deps.directory.lookup(id) });
+    const { user } = await refreshWithLeader(deps.serviceDeps, record, (id) => deps.directory.lookup(id), { create: true });
     if (!user) throw new Error("user was neither found nor created");
     log.info({ platform: "wecom", userId: user.id, roles: user.roles }, "user created on first sign-in");
     return user;
