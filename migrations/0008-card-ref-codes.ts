@@ -1,7 +1,7 @@
 import { DataTypes, QueryTypes, type QueryInterface } from "sequelize";
 
 /**
- * WeCom card updates (issue 4): each card_refs row becomes the durable record of the update codes of its
+ * WeCom card updates: each card_refs row becomes the durable record of the update codes of its
  * one recipient (wecom.md 5.4, gotcha 10), so a restart with the in-memory cache loses none.
  * - task_id: the id WeCom's click callbacks name the card by (TaskId), to find the row a tap belongs to.
  * - response_code / code_issued_at / code_used_at: the recipient's latest tap code, when WeCom issued it

@@ -224,7 +224,6 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         await notice.update({ state: "failed", error: "not sent: the order was cancelled before the customer was told" });
         return { skipped: "order cancelled" };
       }
-      const owner = route.owner ? await wecomMember(route.owner) : null;
       const held: HeldLock = {};
       try {
         let sent: SentRef;
@@ -241,7 +240,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
           throw err;
         }
         try {
-          await acceptNotice(ctx.row, notice, route, owner, sent, { kind: p.kind, customerName: customer.name, orderNo: view.orderNo });
+          await acceptNotice(ctx.row, notice, route, sent, { kind: p.kind, customerName: customer.name, orderNo: view.orderNo });
         } catch (err) {
           // Sent but not recorded: a retry would reach the customer twice, so it stops here for a person to check.
           const failure = new ChannelError("rejected", `sent (${sent.messageId || "no id"}) but not recorded: ${err instanceof Error ? err.message : String(err)}`);
@@ -347,21 +346,19 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     return wait;
   }
 
-  /** An active ChatOrder user for a WeCom member's userid, which is case-insensitive (wecom.md conventions). */
-  async function wecomMember(userid: string): Promise<UserRow | null> {
-    return m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [userid])] } });
-  }
-
   /** The platform took the notice: record it and, for an external contact, ask its owner to confirm, in one transaction. */
   async function acceptNotice(
     row: OutboxRow,
     notice: CustomerNoticeRow,
     route: CustomerRoute,
-    owner: UserRow | null,
     sent: SentRef,
     about: { kind: CustomerNoticeKind; customerName: string; orderNo: string },
   ) {
     const at = deps.now();
+    // userids are case-insensitive (wecom.md conventions).
+    const owner = route.owner
+      ? await m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [route.owner])] } })
+      : null;
     const unasked = route.owner && !owner ? `no active wecom user ${route.owner} in ChatOrder: nobody was asked to confirm` : null;
     await deps.db.transaction(async (tx) => {
       const state = route.owner ? "awaiting_owner" : "sent";

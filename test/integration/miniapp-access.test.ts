@@ -122,6 +122,12 @@ describe("mini-app sign-in, CSRF and who sees what", () => {
     await agent.get("/m/lang").query({ to: "en", next: "/m" });
     expect((await t.app.db.models.User.findByPk(rep.id))?.locale).toBe("en");
 
+    // A language we do not have is refused and changes nothing, on the person or in the browser.
+    const bad = await agent.get("/m/lang").query({ to: "fr", next: "/m" });
+    expect(bad.status).toBe(422);
+    expect(bad.headers["set-cookie"]).toBeUndefined();
+    expect((await t.app.db.models.User.findByPk(rep.id))?.locale).toBe("en");
+
     // Switched back in chat (the same service the bot calls): the pages follow, whatever this browser's cookie says.
     await t.app.services.setUserLocale(rep.id, "zh-CN");
     expect((await agent.get("/m")).text).toContain("我的草稿");

@@ -3,6 +3,7 @@ import type { MessageKey } from "../../domain/i18n";
 import type { PageContext } from "../page";
 import { viewerOf } from "../page";
 import { rememberLocale } from "../viewer";
+import { DomainError } from "../../domain/errors";
 import { localeOf } from "../../domain/i18n";
 
 /** GET /m: what needs me, by role; GET /m/lang: switch language. */
@@ -22,7 +23,10 @@ export function homePages(router: Router, { deps, render }: PageContext): void {
   });
 
   router.get("/lang", async function switchLanguage(ctx) {
-    const to = localeOf(String(ctx.query.to ?? ""));
+    const asked = String(ctx.query.to ?? "");
+    // Exactly one of ours: anything else is a broken link, and must not quietly switch anyone to Chinese.
+    if (asked !== "en" && asked !== "zh-CN") throw new DomainError("validation_failed", "to must be en or zh-CN", { path: "query.to" });
+    const to = localeOf(asked);
     // Kept on the person too, so the bot's messages and cards follow the choice made here.
     await deps.services.setUserLocale(viewerOf(ctx).id, to);
     rememberLocale(ctx, to);

@@ -108,7 +108,7 @@ export async function notifyShipped(deps: ServiceDeps, tx: Transaction, order: O
     {
       topic: "customer.notify",
       dedupeKey: `customer.notify:shipment:${shipmentId}`,
-      payload: { kind: "shipment", event: "shipped", orderId: order.id, shipmentId },
+      payload: { kind: "shipment", orderId: order.id, shipmentId },
     },
   ];
   if (order.salesRepId !== null) {
