@@ -129,6 +129,28 @@ describe("WeCom rejection flow", () => {
     }
   }
 
+  type Approval = Awaited<ReturnType<typeof toApproval>>;
+
+  /**
+   * The order is rejected with `reason`, and each approver's copy redrawn with its own code: the leader's
+   * with `leaderCode`, finance's with the code its send came with (unless `finance` is false: no copy redrawn).
+   */
+  async function expectRejected(s: Story, a: Approval, reason: string, leaderCode: string, finance = true) {
+    expect(await statusOf(a.orderId)).toBe("rejected");
+    const financeCopy = { card: a.financeCard, to: s.finance, code: fake.sendCodeOf(a.financeCard.task_id)! };
+    expectRejectedCopies([{ card: a.leaderCard, to: s.leader, code: leaderCode }, ...(finance ? [financeCopy] : [])], reason);
+  }
+
+  /** The leader taps 驳回 with no reason chosen: the bot asks with a card of reasons, which is returned. */
+  async function rejectWithoutReason(s: Story, a: Approval) {
+    const askScope = fake.expect({ send: 2 });
+    const tap = fake.clickXml(s.leader.platformUserId, a.leaderCard, "驳回");
+    await callback(tap.xml);
+    await settle(t, clock);
+    expect(askScope.isDone()).toBe(true);
+    return { tap, reasonCard: fake.cardsTo(s.leader.platformUserId).slice(-1)[0] };
+  }
+
   it("rejects with the reason the tap carried, and redraws every approver's copy with its own latest code", async () => {
     const s = await story();
     const a = await toApproval(s);
@@ -140,16 +162,9 @@ describe("WeCom rejection flow", () => {
     await settle(t, clock);
     expect(scope.isDone()).toBe(true);
 
-    expect(await statusOf(a.orderId)).toBe("rejected");
     expect((await decisionsOn(a.orderId)).map((d) => [d.approverId, d.decision, d.comment])).toEqual([[s.leader.id, "reject", "价格过低"]]);
     // The leader's copy with the code of the leader's tap; finance never tapped: the code its send came with.
-    expectRejectedCopies(
-      [
-        { card: a.leaderCard, to: s.leader, code: tap.responseCode },
-        { card: a.financeCard, to: s.finance, code: fake.sendCodeOf(a.financeCard.task_id)! },
-      ],
-      "价格过低",
-    );
+    await expectRejected(s, a, "价格过低", tap.responseCode);
     // The rep's preview: the tap code was spent closing it on submit; what is left is its send's code.
     expect(fake.updatesOf(a.preview.task_id).map((u) => u.response_code)).toEqual([a.submit.responseCode, fake.sendCodeOf(a.preview.task_id)]);
     expect(fake.violations).toEqual([]);
@@ -167,14 +182,9 @@ describe("WeCom rejection flow", () => {
     const a = await toApproval(s);
 
     // 驳回 alone: the bot asks with a card of reasons (and a hint that typing one works too).
-    const askScope = fake.expect({ send: 2 });
-    const tap = fake.clickXml(s.leader.platformUserId, a.leaderCard, "驳回");
-    await callback(tap.xml);
-    await settle(t, clock);
-    expect(askScope.isDone()).toBe(true);
+    const { tap, reasonCard } = await rejectWithoutReason(s, a);
     expect(await statusOf(a.orderId)).toBe("pending_approval");
     expect(fake.updatesOf(a.leaderCard.task_id)).toEqual([]);
-    const reasonCard = fake.cardsTo(s.leader.platformUserId).slice(-1)[0];
     expect(reasonCard.card_type).toBe("multiple_interaction");
     expect(JSON.stringify(reasonCard)).toContain(a.orderNo);
     // The tap's code is recorded against the leader's copy, unspent, for the redraw the decision will need.
@@ -186,16 +196,9 @@ describe("WeCom rejection flow", () => {
     await settle(t, clock);
     expect(decideScope.isDone()).toBe(true);
 
-    expect(await statusOf(a.orderId)).toBe("rejected");
     expect((await decisionsOn(a.orderId)).map((d) => [d.approverId, d.decision, d.comment])).toEqual([[s.leader.id, "reject", "信用超限"]]);
     // The leader's latest code on the approval card is the 驳回 tap's; the pick's belongs to the reason card.
-    expectRejectedCopies(
-      [
-        { card: a.leaderCard, to: s.leader, code: tap.responseCode },
-        { card: a.financeCard, to: s.finance, code: fake.sendCodeOf(a.financeCard.task_id)! },
-      ],
-      "信用超限",
-    );
+    await expectRejected(s, a, "信用超限", tap.responseCode);
     expect(fake.violations).toEqual([]);
     expect(await refOf(a.leaderCard.task_id)).toMatchObject({ responseCode: tap.responseCode, codeUsedAt: expect.any(Date) });
   });
@@ -213,10 +216,9 @@ describe("WeCom rejection flow", () => {
     await settle(t, clock);
     expect(scope.isDone()).toBe(true);
 
-    expect(await statusOf(a.orderId)).toBe("rejected");
     expect(await decisionsOn(a.orderId)).toHaveLength(1);
     // The leader's fresh tap code redraws their copy; finance's only code expired: no call, a text instead.
-    expectRejectedCopies([{ card: a.leaderCard, to: s.leader, code: tap.responseCode }], "库存不足");
+    await expectRejected(s, a, "库存不足", tap.responseCode, false);
     expect(fake.updatesOf(a.financeCard.task_id)).toEqual([]);
     const [notice, ...more] = fake.textsTo(s.finance.platformUserId);
     expect(more).toEqual([]);
@@ -243,8 +245,7 @@ describe("WeCom rejection flow", () => {
     await settle(t, clock); // the redraw is retried after its backoff, within the settle
     expect(scope.isDone()).toBe(true);
 
-    expect(await statusOf(a.orderId)).toBe("rejected");
-    expectRejectedCopies([{ card: a.leaderCard, to: s.leader, code: tap.responseCode }], "信息有误");
+    await expectRejected(s, a, "信息有误", tap.responseCode, false);
     const sendCode = fake.sendCodeOf(a.financeCard.task_id)!;
     expect(fake.updatesOf(a.financeCard.task_id).map((u) => [u.response_code, u.answer.errcode])).toEqual([[sendCode, -1]]);
     expect(fake.textsTo(s.finance.platformUserId)).toEqual([expect.stringContaining(`${a.orderNo}`)]);
@@ -261,12 +262,7 @@ describe("WeCom rejection flow", () => {
   it("after a restart with an empty cache, redraws each copy with the code card_refs recorded", async () => {
     const s = await story();
     const a = await toApproval(s);
-    const askScope = fake.expect({ send: 2 });
-    const tap = fake.clickXml(s.leader.platformUserId, a.leaderCard, "驳回");
-    await callback(tap.xml);
-    await settle(t, clock);
-    expect(askScope.isDone()).toBe(true);
-    const reasonCard = fake.cardsTo(s.leader.platformUserId).slice(-1)[0];
+    const { tap, reasonCard } = await rejectWithoutReason(s, a);
 
     // A new instance on the same database with a cache of its own: in-memory on SQLite (the embedded
     // default), a fresh key prefix on Redis. It has none of the first one's tap codes, claims or token.
@@ -279,14 +275,7 @@ describe("WeCom rejection flow", () => {
       await settle(restarted, clock);
       expect(scope.isDone()).toBe(true);
 
-      expect(await statusOf(a.orderId)).toBe("rejected");
-      expectRejectedCopies(
-        [
-          { card: a.leaderCard, to: s.leader, code: tap.responseCode },
-          { card: a.financeCard, to: s.finance, code: fake.sendCodeOf(a.financeCard.task_id)! },
-        ],
-        "价格过低",
-      );
+      await expectRejected(s, a, "价格过低", tap.responseCode);
       // The rep's tap code was spent before the restart; card_refs says so, and the send's code is used.
       expect(fake.updatesOf(a.preview.task_id).map((u) => u.response_code)).toEqual([a.submit.responseCode, fake.sendCodeOf(a.preview.task_id)]);
       expect(fake.textsTo(s.leader.platformUserId)).toHaveLength(1); // only the hint to type a reason
