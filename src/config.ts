@@ -88,6 +88,8 @@ const Env = z.object({
   WECOM_CONTACT_SECRET: unsetIfEmpty(wecomSecret),
   WECOM_RATE_PER_SEC: unsetIfEmpty(z.coerce.number().positive()),
   WECOM_CALLBACK_WINDOW_SEC: unsetIfEmpty(z.coerce.number().int().min(1).max(86400)),
+  // Under WeCom's 5 s (wecom.md 2.3) with room for the network, and above a commit's worst ordinary wait.
+  WECOM_CALLBACK_BUDGET_MS: unsetIfEmpty(z.coerce.number().int().min(100).max(4500)),
   WECOM_ROLE_MAP: unsetIfEmpty(z.string()),
   WECOM_NOTICE_POLL_CRON: unsetIfEmpty(z.string().refine((v) => v === "off" || cron.validate(v), "must be a cron expression such as */10 * * * *, or off")),
   ...DingtalkEnv,
@@ -163,6 +165,11 @@ export interface WecomConfig {
   ratePerSec: number;
   /** Callbacks whose signed timestamp is further than this from now are refused as replays. */
   callbackWindowSec: number;
+  /**
+   * A callback not stored within this is answered 503 instead of waiting on: WeCom delivers it again
+   * (wecom.md 2.3), and the store still under way makes that repeat a duplicate or writes it then.
+   */
+  callbackBudgetMs: number;
   /** WECOM_ROLE_MAP: members of a tag or a department (and its sub-departments) get a role. */
   roleMap: readonly RoleRule[];
   /** When customer notices awaiting their owner's tap are checked with WeCom (Shanghai time); null: never. */
@@ -237,6 +244,7 @@ function toWecomConfig(e: Env): WecomConfig | null {
     contactSecret: contactSecret?.value ?? null,
     ratePerSec: e.WECOM_RATE_PER_SEC ?? WECOM_DEFAULT_RATE_PER_SEC,
     callbackWindowSec: e.WECOM_CALLBACK_WINDOW_SEC ?? 300,
+    callbackBudgetMs: e.WECOM_CALLBACK_BUDGET_MS ?? 3_000,
     roleMap,
     noticePollCron: e.WECOM_NOTICE_POLL_CRON === "off" ? null : (e.WECOM_NOTICE_POLL_CRON ?? "*/10 * * * *"),
   };

@@ -18,7 +18,9 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "method_not_allowed"
   | "payload_too_large"
-  | "invalid_json";
+  | "invalid_json"
+  /** Could not be done in time (a store that did not answer); nothing was acknowledged, try again. */
+  | "unavailable";
 
 /** A refusal the caller can understand and act on; knows nothing of HTTP. */
 export class DomainError extends Error {

@@ -50,7 +50,7 @@ describe("loadConfig: WeCom", () => {
 
   it("is off with nothing set, and with every setting left empty as in .env.example", () => {
     expect(loadConfig({}).wecom).toBeNull();
-    const empty = Object.fromEntries([...Object.keys(core), "WECOM_API_BASE", "WECOM_EXTERNAL_SECRET", "WECOM_CONTACT_SECRET", "WECOM_RATE_PER_SEC", "WECOM_CALLBACK_WINDOW_SEC"].map((k) => [k, ""]));
+    const empty = Object.fromEntries([...Object.keys(core), "WECOM_API_BASE", "WECOM_EXTERNAL_SECRET", "WECOM_CONTACT_SECRET", "WECOM_RATE_PER_SEC", "WECOM_CALLBACK_WINDOW_SEC", "WECOM_CALLBACK_BUDGET_MS"].map((k) => [k, ""]));
     expect(loadConfig(empty).wecom).toBeNull();
   });
 
@@ -66,12 +66,13 @@ describe("loadConfig: WeCom", () => {
       contactSecret: null,
       ratePerSec: 40,
       callbackWindowSec: 300,
+      callbackBudgetMs: 3000,
       roleMap: [],
       noticePollCron: "*/10 * * * *",
     });
     expect(Object.isFrozen(c.wecom)).toBe(true);
-    const custom = loadConfig({ ...core, WECOM_API_BASE: "http://proxy.internal:8080/", WECOM_CONTACT_SECRET: "c", WECOM_RATE_PER_SEC: "5", WECOM_CALLBACK_WINDOW_SEC: "60" });
-    expect(custom.wecom).toMatchObject({ apiBase: "http://proxy.internal:8080", contactSecret: "c", ratePerSec: 5, callbackWindowSec: 60 });
+    const custom = loadConfig({ ...core, WECOM_API_BASE: "http://proxy.internal:8080/", WECOM_CONTACT_SECRET: "c", WECOM_RATE_PER_SEC: "5", WECOM_CALLBACK_WINDOW_SEC: "60", WECOM_CALLBACK_BUDGET_MS: "1500" });
+    expect(custom.wecom).toMatchObject({ apiBase: "http://proxy.internal:8080", contactSecret: "c", ratePerSec: 5, callbackWindowSec: 60, callbackBudgetMs: 1500 });
   });
 
   it("takes the 客户联系 secret as WECOM_EXTERNAL_SECRET or WECOM_CONTACT_SECRET, and the same value under both", () => {
@@ -121,6 +122,8 @@ describe("loadConfig: WeCom", () => {
     ["an API base without scheme", { ...core, WECOM_API_BASE: "qyapi.weixin.qq.com" }, /^WECOM_API_BASE: must be an absolute URL/],
     ["a zero rate", { ...core, WECOM_RATE_PER_SEC: "0" }, /^WECOM_RATE_PER_SEC: /],
     ["a negative window", { ...core, WECOM_CALLBACK_WINDOW_SEC: "-5" }, /^WECOM_CALLBACK_WINDOW_SEC: /],
+    ["an answer budget past WeCom's 5 s", { ...core, WECOM_CALLBACK_BUDGET_MS: "5000" }, /^WECOM_CALLBACK_BUDGET_MS: /],
+    ["an answer budget in seconds", { ...core, WECOM_CALLBACK_BUDGET_MS: "3" }, /^WECOM_CALLBACK_BUDGET_MS: /],
   ])("stops naming what is wrong for %s", (_what, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

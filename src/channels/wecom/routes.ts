@@ -76,8 +76,30 @@ export function wecomCallbacks(deps: WecomCallbackDeps): { router: Router; exact
     ctx.body = echo;
   }
 
-  /** Verify, decrypt, de-duplicate and persist one posted callback; resolves to what WeCom is answered. */
-  async function accept(req: IncomingMessage, query: CallbackQuery, ip: string): Promise<string> {
+  /**
+   * Verify, decrypt, de-duplicate and persist one posted callback; resolves to what WeCom is answered.
+   * Within the budget (WECOM_CALLBACK_BUDGET_MS), or a 503: an answer held past WeCom's 5 s is given up
+   * on anyway, and a prompt refusal tells it (and whoever watches the logs) to deliver again now. The
+   * store carries on: once it lands, the repeat is answered as a duplicate; if it fails, the claim is
+   * released and the repeat stores the event. Nothing is acknowledged before it is stored.
+   */
+  function accept(req: IncomingMessage, query: CallbackQuery, ip: string): Promise<string> {
+    const work = store(req, query, ip);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        log.warn({ platform: "wecom", budgetMs: config.callbackBudgetMs, ip }, "wecom callback not stored within its budget; answered 503");
+        // Whatever the store comes to now is only logged: the answer has gone.
+        work.catch((err: unknown) => {
+          if (!(err instanceof DomainError)) log.error({ err, platform: "wecom" }, "wecom callback store failed after its 503");
+        });
+        reject(new DomainError("unavailable", "callback could not be stored in time; deliver it again"));
+      }, config.callbackBudgetMs);
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  }
+
+  async function store(req: IncomingMessage, query: CallbackQuery, ip: string): Promise<string> {
     let opened: ReturnType<typeof openCallback>;
     const at = now();
     try {

@@ -22,6 +22,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   payload_too_large: 413,
   invalid_json: 400,
+  unavailable: 503,
 };
 
 /** Errors thrown by Koa helpers (body parser, ctx.throw) carry a status; give them our shape and a code. */
