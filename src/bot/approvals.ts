@@ -1,6 +1,6 @@
-import { chooseCard, noticeText } from "../domain/cards";
+import { noticeText, rejectReasonCard } from "../domain/cards";
 import { isDomainError, type DomainError } from "../domain/errors";
-import { t, type Locale, type MessageKey } from "../domain/i18n";
+import { t, type Locale } from "../domain/i18n";
 import type { StepStatus } from "../domain/order-view";
 import { errorReply } from "./error-replies";
 import { say } from "./messages";
@@ -13,7 +13,6 @@ interface StepRef {
 }
 
 const REJECT_TTL_MS = 30 * 60 * 1000;
-const REASONS: MessageKey[] = ["reject.price", "reject.credit", "reject.stock", "reject.info"];
 const CANCEL = /^(?:取消|算了|不驳回了?|cancel)$/i;
 
 const rejectKey = (userId: number) => `bot:reject:${userId}`;
@@ -39,15 +38,15 @@ export function approve(turn: Turn, ref: StepRef): Promise<Reply[]> {
 export async function reject(turn: Turn, ref: StepRef, reason: string | undefined): Promise<Reply[]> {
   const given = reason?.trim();
   if (given && !isOther(given)) return decide(turn, ref, "reject", given);
-  const refusal = await precheck(turn, ref);
-  if (refusal) return refusal;
-  await turn.deps.serviceDeps.cache.set(rejectKey(me(turn)), JSON.stringify(ref), REJECT_TTL_MS);
+  const checked = await precheck(turn, ref);
+  if ("refusal" in checked) return checked.refusal;
+  const stepRef = { orderId: ref.orderId, stepId: checked.stepId };
+  await turn.deps.serviceDeps.cache.set(rejectKey(me(turn)), JSON.stringify(stepRef), REJECT_TTL_MS);
   const view = await turn.deps.services.loadOrderView(ref.orderId);
-  const options = REASONS.map((key) => ({ value: t(turn.locale, key), label: t(turn.locale, key) }));
-  const values: Record<string, string> = { orderId: String(ref.orderId), ...(ref.stepId ? { stepId: String(ref.stepId) } : {}) };
-  const question = say(turn.locale, "rejectQuestion", { orderNo: view.orderNo });
-  const card = chooseCard({ locale: turn.locale, question, action: "approval.reject", name: "reason", options, values });
-  return [cardReply(card), textReply(say(turn.locale, "rejectTypeHint"))];
+  // Kept as a live card of the step: once it is decided (here, on the approval card, by anyone), this
+  // card is redrawn with the outcome instead of staying open to taps (outbox/card-content.ts).
+  const card = rejectReasonCard(view, checked.stepId, turn.locale);
+  return [cardReply(card, { orderId: ref.orderId, refKind: "reject_reason", stepId: checked.stepId }), textReply(say(turn.locale, "rejectTypeHint"))];
 }
 
 /** While a reject waits for its reason, the next text is that reason (or 取消 to drop it). */
@@ -87,21 +86,21 @@ async function refusalFor(turn: Turn, ref: StepRef, err: DomainError): Promise<R
   return errorReply(err, turn.locale);
 }
 
-/** Before asking for a reason: is there anything this person could still reject? */
-async function precheck(turn: Turn, ref: StepRef): Promise<Reply[] | null> {
+/** Before asking for a reason: is there anything this person could still reject, and in which step? */
+async function precheck(turn: Turn, ref: StepRef): Promise<{ refusal: Reply[] } | { stepId: number }> {
   const m = turn.deps.serviceDeps.db.models;
   const where = ref.stepId ? { id: ref.stepId, orderId: ref.orderId } : { orderId: ref.orderId, status: "pending" };
   const step = await m.ApprovalStep.findOne({ where });
   if (!step) {
     const order = await m.Order.findByPk(ref.orderId, { attributes: ["id"] });
-    return [order ? await alreadyDecided(turn, ref) : textReply(say(turn.locale, "notFound"))];
+    return { refusal: [order ? await alreadyDecided(turn, ref) : textReply(say(turn.locale, "notFound"))] };
   }
   const mine = await m.ApprovalDecision.findOne({ where: { stepId: step.id, approverId: me(turn) } });
-  if (step.status !== "pending" || mine) return [await alreadyDecided(turn, { ...ref, stepId: step.id })];
+  if (step.status !== "pending" || mine) return { refusal: [await alreadyDecided(turn, { ...ref, stepId: step.id })] };
   if (!step.approverIds.includes(me(turn))) {
-    return [textReply(noticeText("forbidden_action", { scope: "approval" }, turn.locale))];
+    return { refusal: [textReply(noticeText("forbidden_action", { scope: "approval" }, turn.locale))] };
   }
-  return null;
+  return { stepId: step.id };
 }
 
 const SETTLED: readonly StepStatus[] = ["approved", "rejected", "cancelled"];

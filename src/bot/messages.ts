@@ -32,7 +32,6 @@ const TEXTS = {
   conflict: ["订单已被修改，请重新查看", "The order was changed by someone else: please check it again"],
   orderNotFound: ["没有找到订单 {orderNo}，请核对订单号", "Order {orderNo} was not found: please check the number"],
   notFound: ["没有找到相关记录，操作未生效", "That was not found: nothing was changed"],
-  rejectQuestion: ["请选择驳回订单 {orderNo} 的原因", "Why are you rejecting order {orderNo}?"],
   rejectTypeHint: ["也可以直接回复驳回原因", "Or just reply with the reason for rejecting"],
   rejectDone: ["已驳回订单 {orderNo}，原因：{reason}", "Order {orderNo} was rejected. Reason: {reason}"],
   rejectCancelled: ["已取消驳回，订单未作改动", "Rejection cancelled: the order was not changed"],

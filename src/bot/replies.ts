@@ -8,11 +8,18 @@ import type { ServiceDeps } from "../services/deps";
 /** What the bot wants to say; written to the outbox, never sent from here. */
 export type Reply =
   | { kind: "text"; text: string }
-  | { kind: "card"; card: Card; orderId?: number; refKind?: "preview" };
+  | { kind: "card"; card: Card } & Partial<CardRefOf>;
+
+/** A card kept in card_refs once sent, so later changes to its order (or step) redraw it in place. */
+export interface CardRefOf {
+  orderId: number;
+  refKind: "preview" | "reject_reason";
+  stepId?: number;
+}
 
 export const textReply = (text: string): Reply => ({ kind: "text", text });
 
-export const cardReply = (card: Card, ref?: { orderId: number; refKind: "preview" }): Reply => ({ kind: "card", card, ...ref });
+export const cardReply = (card: Card, ref?: CardRefOf): Reply => ({ kind: "card", card, ...ref });
 
 // The outbox dedupe_key column holds 191 characters; a platform's event key is usually far shorter.
 const MAX_KEY_IN_DEDUPE = 150;
@@ -41,7 +48,7 @@ export async function writeReplies(deps: ServiceDeps, event: InboundEvent, userI
     const payload =
       r.kind === "text"
         ? { userId, text: r.text }
-        : { userId, card: r.card, ...(r.orderId ? { orderId: r.orderId } : {}), ...(r.refKind ? { refKind: r.refKind } : {}) };
+        : { userId, card: r.card, ...(r.orderId ? { orderId: r.orderId } : {}), ...(r.refKind ? { refKind: r.refKind } : {}), ...(r.stepId ? { stepId: r.stepId } : {}) };
     params.push(r.kind === "text" ? "chat.text" : "chat.card", replyDedupeKey(event, n), JSON.stringify(payload), at, at, traceId);
   });
   await db.prepared.all(insertSql(db.dialect, replies.length), params);

@@ -102,6 +102,7 @@ const CORE_MESSAGES = {
   "reject.stock": ["库存不足", "Out of stock"],
   "reject.info": ["信息有误", "Wrong details"],
   "reject.other": ["其他", "Other"],
+  "reject.question": ["请选择驳回订单 {orderNo} 的原因", "Why are you rejecting order {orderNo}?"],
 
   "pick.title": ["新订单待拣货", "New order to pick"],
   "pick.cancelled": ["订单已取消，请停止拣货", "Order cancelled: stop picking"],

@@ -27,10 +27,22 @@ export const CARD_BUILDERS: Record<string, (view: OrderView, locale: Locale, ste
     const pending = view.approval.steps.some((s) => s.id === stepId && s.status === "pending");
     return pending ? { ...card, banner: { text: tj(locale, "remind.banner"), tone: "warning" } } : card;
   },
+  // Redrawn only once its step is settled (stillAsking): then the approval card's outcome, nothing to tap.
+  reject_reason: async (view, locale, stepId, deps) => approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) }),
   warehouse_pick: async (view, locale) => warehousePickCard(view, { locale }),
   preview: async (view, locale, _s, deps) => orderPreviewCard(view, { locale, availableByProductId: await availableFor(deps, view) }),
   status: async (view, locale) => orderStatusCard(view, { locale }),
 };
+
+/**
+ * A reject-reason card still asks its question while its step waits: redrawing it then would show the
+ * same card and spend one of its reader's single-use update codes (WeCom) for nothing.
+ */
+export function stillAsking(kind: string, view: OrderView, stepId: number | null): boolean {
+  if (kind !== "reject_reason") return false;
+  const step = view.approval.steps.find((s) => s.id === stepId);
+  return step?.status === "pending" && view.status === "pending_approval";
+}
 
 /** A customer.notify row's payload: which notice it is, about which order (and shipment). */
 export type CustomerNotifyPayload = { kind: "confirmed"; orderId: number } | { kind: "shipment"; orderId: number; shipmentId: number };

@@ -15,7 +15,7 @@ import type { CustomerNoticeKind } from "../domain/order-view";
 import type { Services } from "../services";
 import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
-import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor } from "./card-content";
+import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor, stillAsking } from "./card-content";
 import { customerRoute, type CustomerRoute } from "./customer-route";
 
 export interface DeliveryContext {
@@ -130,13 +130,16 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       return sent;
     },
 
-    /** A card the bot built (help, preview, choices); preview cards are remembered so they update in place. */
+    /**
+     * A card the bot built (help, preview, choices); preview and reject-reason cards are remembered so they
+     * update in place.
+     */
     async "chat.card"(ctx) {
-      const p = ctx.row.payload as { userId: number; card: Card; orderId?: number; refKind?: string };
+      const p = ctx.row.payload as { userId: number; card: Card; orderId?: number; refKind?: string; stepId?: number };
       const { user, to, channel } = await recipient(p.userId);
       const sent = await sendOnce(ctx, channel, () => channel.sendCard(to, p.card, { dedupeKey: ctx.row.dedupeKey }), { recipient: to.platformUserId });
       if (p.orderId && p.refKind) {
-        await rememberCard(deps, { orderId: p.orderId, stepId: null, kind: p.refKind, platform: channel.platform, userId: user.id, sent, card: p.card });
+        await rememberCard(deps, { orderId: p.orderId, stepId: p.stepId ?? null, kind: p.refKind, platform: channel.platform, userId: user.id, sent, card: p.card });
       }
       return sent;
     },
@@ -156,7 +159,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         const build = CARD_BUILDERS[ref.kind];
         const channel = deps.channels.get(ref.platform);
         const user = ref.userId ? await m.User.findByPk(ref.userId) : null;
-        if (!build || !channel || !user) continue;
+        if (!build || !channel || !user || stillAsking(ref.kind, view, ref.stepId)) continue;
         const card = await build(ref.kind === "preview" ? preview : view, localeOf(user.locale), ref.stepId, deps);
         waitFor(await platformToken(channel.platform));
         await ctx.markSending();
@@ -168,6 +171,9 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
           // gets the news as a text instead; the other copies are still updated. Busy → retry the row.
           if (err instanceof ChannelError && (err.failure === "gone" || err.failure === "rejected")) {
             await ref.update({ live: false });
+            // A reject-reason card only echoes its step: the approver hears the outcome through the
+            // approval card's own redraw (or its text), so a second text would say it twice.
+            if (ref.kind === "reject_reason") continue;
             await m.Outbox.bulkCreate(
               [
                 {
@@ -187,7 +193,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
           throw err;
         }
         // A card with nothing left to tap is final: it needs no further updates.
-        if (card.buttons.length === 0 && !card.select && ref.kind === "approval") await ref.update({ live: false });
+        if (card.buttons.length === 0 && !card.select && FINAL_WHEN_CLOSED.has(ref.kind)) await ref.update({ live: false });
         updated += 1;
       }
       return { updated };
@@ -390,6 +396,8 @@ function joinDigest(parts: string[], locale: Locale): string {
 }
 
 const INLINE_TOKEN_WAIT_MS = 250;
+/** Card kinds that, once redrawn with nothing left to tap, never change again. */
+const FINAL_WHEN_CLOSED: ReadonlySet<string> = new Set(["approval", "reject_reason"]);
 
 function waitFor(ms: number) {
   if (ms > 0) throw new Deferred(ms);
@@ -408,7 +416,7 @@ async function rememberCard(
     platformRef: r.sent.cardRef ?? { messageId: r.sent.messageId },
     // What the platform's taps name the card by, so the update code a tap brings is recorded on this row.
     taskId: r.sent.taskId ?? null,
-    live: r.card.buttons.length > 0 || r.kind !== "approval",
+    live: r.card.buttons.length > 0 || !!r.card.select || !FINAL_WHEN_CLOSED.has(r.kind),
   });
 }
 

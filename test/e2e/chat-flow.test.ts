@@ -78,9 +78,15 @@ describe("chat flow through the simulator", () => {
     const approval = await chat.lastCard("user:manager");
     const reject = buttonsOf(approval.html).find((b) => b.action === "approval.reject" && !b.select)!;
     await chat.tap("manager", reject);
+    const reasons = await chat.lastCard("user:manager");
+    expect(buttonsOf(reasons.html).map((b) => b.action)).toContain("approval.reject");
     await chat.say("manager", "价格太低了，最低 30");
     const order = (await api().get(`/api/v1/orders/${orderId}`).set(t.apiKeyHeader)).body;
     expect(order.status).toBe("rejected");
+    // The reason card was answered by typing: it now shows the outcome, with nothing left to pick.
+    const answered = (await chat.messages("user:manager")).find((m) => m.id === reasons.id)!;
+    expect(buttonsOf(answered.html)).toEqual([]);
+    expect(textOf(answered.html)).toMatch(/已驳回/);
     expect(order.approval.steps[0].decisions[0].comment).toBe("价格太低了，最低 30");
     expect((await chat.texts("user:sales")).join("\n")).toContain("价格太低了，最低 30");
 
@@ -97,6 +103,27 @@ describe("chat flow through the simulator", () => {
     const second = await chat.lastCard("user:manager");
     expect(second.id).not.toBe(approval.id);
     expect(buttonsOf(second.html).map((b) => b.action)).toContain("approval.approve");
+  });
+
+  it("retires a reason card the platform can no longer update without telling the approver twice", async () => {
+    const { submit, orderId } = await orderInWords("order ACME: 5 x SKU-1001 @ 28");
+    await chat.tap("sales", submit);
+    const approval = await chat.lastCard("user:manager");
+    await chat.tap("manager", buttonsOf(approval.html).find((b) => b.action === "approval.reject" && !b.select)!);
+    const reasons = await chat.lastCard("user:manager");
+    // The platform has dropped that message (an expired card, a deleted chat): it cannot be redrawn.
+    await t.app.db.sequelize.query("DELETE FROM sim_messages WHERE id = ?", { replacements: [Number(reasons.id)] });
+    const textsBefore = (await chat.texts("user:manager")).length;
+
+    await chat.say("manager", "价格不对");
+    expect((await api().get(`/api/v1/orders/${orderId}`).set(t.apiKeyHeader)).body.status).toBe("rejected");
+    // The approval card shows the outcome; the lost reason card is retired, and no text stands in for it.
+    const decided = (await chat.messages("user:manager")).find((m) => m.id === approval.id)!;
+    expect(textOf(decided.html)).toMatch(/已驳回/);
+    const texts = (await chat.texts("user:manager")).slice(textsBefore);
+    expect(texts).toEqual([expect.stringContaining("已驳回订单")]); // the bot's answer to the typed reason only
+    const ref = await t.app.db.models.CardRef.findOne({ where: { orderId, kind: "reject_reason" } });
+    expect(ref).toMatchObject({ live: false });
   });
 
   it("needs both approvers on a countersign step, and shows progress on every copy", async () => {

@@ -49,7 +49,7 @@ describe("WeCom rejection flow", () => {
   }
 
   /** A rep, their leader and someone from finance, either of whom decides the rep's orders. */
-  async function story() {
+  async function story(mode: "any" | "all" = "any") {
     const id = uid();
     const leader = await wecomUser(`leader-${id}`, `李经理${id}`, ["manager"]);
     const finance = await wecomUser(`fin-${id}`, `赵财务${id}`, ["finance"]);
@@ -62,7 +62,7 @@ describe("WeCom rejection flow", () => {
             id: "leader-or-finance",
             name: "主管或财务任一人审批",
             when: { any: [{ type: "always" }] },
-            step: { order: 1, label: "主管或财务审批", approvers: { type: "users", userIds: [leader.id, finance.id] }, mode: "any" },
+            step: { order: 1, label: "主管或财务审批", approvers: { type: "users", userIds: [leader.id, finance.id] }, mode },
           },
         ],
       },
@@ -190,17 +190,81 @@ describe("WeCom rejection flow", () => {
     // The tap's code is recorded against the leader's copy, unspent, for the redraw the decision will need.
     expect(await refOf(a.leaderCard.task_id)).toMatchObject({ responseCode: tap.responseCode, codeIssuedAt: expect.any(Date), codeUsedAt: null });
 
-    const decideScope = fake.expect({ send: 2, update: 3 });
+    // Both approval cards, the reason card and the rep's preview are redrawn.
+    const decideScope = fake.expect({ send: 2, update: 4 });
     const pick = fake.submitXml(s.leader.platformUserId, reasonCard, "信用超限");
     await callback(pick.xml);
     await settle(t, clock);
     expect(decideScope.isDone()).toBe(true);
 
     expect((await decisionsOn(a.orderId)).map((d) => [d.approverId, d.decision, d.comment])).toEqual([[s.leader.id, "reject", "信用超限"]]);
-    // The leader's latest code on the approval card is the 驳回 tap's; the pick's belongs to the reason card.
+    // The leader's latest code on the approval card is the 驳回 tap's; the pick's belongs to the reason card,
+    // which shows the outcome now instead of staying open to another pick.
     await expectRejected(s, a, "信用超限", tap.responseCode);
+    expectRejectedCopies([{ card: reasonCard, to: s.leader, code: pick.responseCode }], "信用超限");
+    expect(fake.updatesOf(reasonCard.task_id)[0].template_card!.select_list).toBeUndefined();
+    expect(await refOf(reasonCard.task_id)).toMatchObject({ kind: "reject_reason", live: false, codeUsedAt: expect.any(Date) });
+    expect(fake.textsTo(s.leader.platformUserId)).toHaveLength(1); // only the hint to type a reason
     expect(fake.violations).toEqual([]);
     expect(await refOf(a.leaderCard.task_id)).toMatchObject({ responseCode: tap.responseCode, codeUsedAt: expect.any(Date) });
+  });
+
+  it("redraws an open reason card with the outcome when the other approver approves meanwhile", async () => {
+    const s = await story();
+    const a = await toApproval(s);
+    const { reasonCard } = await rejectWithoutReason(s, a);
+
+    // Finance approves on its own card while the leader's reason card is still open: every copy of the
+    // step, the reason card included (with the code its send came with), shows the approval.
+    const scope = fake.expect({ send: 2, update: 4 });
+    const approve = fake.clickXml(s.finance.platformUserId, a.financeCard, "同意");
+    await callback(approve.xml);
+    await settle(t, clock);
+    expect(scope.isDone()).toBe(true);
+    expect(await statusOf(a.orderId)).toBe("approved");
+
+    const [redrawn] = fake.updatesOf(reasonCard.task_id);
+    expect(redrawn).toMatchObject({ userids: [s.leader.platformUserId], response_code: fake.sendCodeOf(reasonCard.task_id), answer: { errcode: 0 } });
+    expect(redrawn.template_card!.replace_text).toContain("已同意");
+    expect(redrawn.template_card!.select_list).toBeUndefined();
+    expect(await refOf(reasonCard.task_id)).toMatchObject({ live: false });
+    expect(fake.textsTo(s.leader.platformUserId)).toHaveLength(1); // only the hint to type a reason
+    expect(fake.violations).toEqual([]);
+
+    // A late pick on the old card changes nothing and says why.
+    const lateScope = fake.expect({ send: 1 });
+    await callback(fake.submitXml(s.leader.platformUserId, reasonCard, "价格过低").xml);
+    await settle(t, clock);
+    expect(lateScope.isDone()).toBe(true);
+    expect(await statusOf(a.orderId)).toBe("approved");
+    expect(fake.textsTo(s.leader.platformUserId).slice(-1)[0]).toContain(a.orderNo);
+  });
+
+  it("leaves an open reason card alone while its step still waits for other approvers", async () => {
+    const s = await story("all");
+    const a = await toApproval(s);
+    const { reasonCard } = await rejectWithoutReason(s, a);
+
+    // Finance approves; the step still needs the leader. The approval cards show finance's decision, but
+    // the reason card would look just the same: it is not redrawn, and none of its codes is spent.
+    const scope = fake.expect({ send: 1, update: 2 }); // the send: the rep hears of finance's approval
+    await callback(fake.clickXml(s.finance.platformUserId, a.financeCard, "同意").xml);
+    await settle(t, clock);
+    expect(scope.isDone()).toBe(true);
+    expect(await statusOf(a.orderId)).toBe("pending_approval");
+    expect(fake.updatesOf(a.financeCard.task_id)).toHaveLength(1);
+    expect(fake.updatesOf(reasonCard.task_id)).toEqual([]);
+    expect(await refOf(reasonCard.task_id)).toMatchObject({ live: true, sendCodeUsedAt: null });
+
+    // The leader then picks a reason: rejected, and the reason card closes with the pick's code.
+    const decideScope = fake.expect({ send: 2, update: 4 });
+    const pick = fake.submitXml(s.leader.platformUserId, reasonCard, "信息有误");
+    await callback(pick.xml);
+    await settle(t, clock);
+    expect(decideScope.isDone()).toBe(true);
+    expect(await statusOf(a.orderId)).toBe("rejected");
+    expectRejectedCopies([{ card: reasonCard, to: s.leader, code: pick.responseCode }], "信息有误");
+    expect(fake.violations).toEqual([]);
   });
 
   it("a day later, sends a short text to an approver whose copy has no usable code left, and the rejection stands", async () => {
@@ -269,13 +333,14 @@ describe("WeCom rejection flow", () => {
     const restarted = await createTestApp({ env: { ...fake.env(), DATABASE_URL: t.app.config.database.url }, now: clock });
     try {
       fake.expectNewToken();
-      const scope = fake.expect({ send: 2, update: 3 });
+      const scope = fake.expect({ send: 2, update: 4 });
       const pick = fake.submitXml(s.leader.platformUserId, reasonCard, "价格过低");
       await callback(pick.xml, restarted);
       await settle(restarted, clock);
       expect(scope.isDone()).toBe(true);
 
       await expectRejected(s, a, "价格过低", tap.responseCode);
+      expectRejectedCopies([{ card: reasonCard, to: s.leader, code: pick.responseCode }], "价格过低");
       // The rep's tap code was spent before the restart; card_refs says so, and the send's code is used.
       expect(fake.updatesOf(a.preview.task_id).map((u) => u.response_code)).toEqual([a.submit.responseCode, fake.sendCodeOf(a.preview.task_id)]);
       expect(fake.textsTo(s.leader.platformUserId)).toHaveLength(1); // only the hint to type a reason

@@ -404,6 +404,8 @@ describe("chat bot", () => {
       expect(cardOf(asked[0]).select).toMatchObject({ action: "approval.reject", name: "reason", values });
       expect(cardOf(asked[0]).select?.options.map((o) => o.value)).toEqual(["价格过低", "信用超限", "库存不足", "信息有误"]);
       expect(asked[1].payload.text).toBe("也可以直接回复驳回原因");
+      // Kept as a card of the step, so the decision redraws it with the outcome.
+      expect(asked[0].payload).toMatchObject({ orderId: view.id, refKind: "reject_reason", stepId });
       expect((await m().Order.findByPk(view.id))?.status).toBe("pending_approval");
 
       const done = await say(team.manager, "折扣太大，请按标价重新下单");
@@ -415,6 +417,13 @@ describe("chat bot", () => {
       // The reason was used up: the next message is an ordinary one again.
       const next = await say(team.manager, "帮助");
       expect(cardOf(next[0]).kind).toBe("help");
+    });
+
+    it("names the pending step on the reason card when the tap named only the order", async () => {
+      const { view, stepId } = await pendingOrder();
+      const asked = await tap(team.manager, "approval.reject", { orderId: String(view.id) });
+      expect(cardOf(asked[0]).select?.values).toEqual({ orderId: String(view.id), stepId: String(stepId) });
+      expect(asked[0].payload).toMatchObject({ refKind: "reject_reason", stepId });
     });
 
     it("drops a waiting reject when the approver replies 取消", async () => {
