@@ -43,8 +43,8 @@ export async function reject(turn: Turn, ref: StepRef, reason: string | undefine
   const stepRef = { orderId: ref.orderId, stepId: checked.stepId };
   await turn.deps.serviceDeps.cache.set(rejectKey(me(turn)), JSON.stringify(stepRef), REJECT_TTL_MS);
   const view = await turn.deps.services.loadOrderView(ref.orderId);
-  // Kept as a live card of the step: once it is decided (here, on the approval card, by anyone), this
-  // card is redrawn with the outcome instead of staying open to taps (outbox/card-content.ts).
+  // Kept as a live card of the step: once the step is decided (by this pick, a typed reason, or anyone on
+  // the approval card), it is redrawn with the outcome instead of staying open to taps (outbox/card-content.ts).
   const card = rejectReasonCard(view, checked.stepId, turn.locale);
   return [cardReply(card, { orderId: ref.orderId, refKind: "reject_reason", stepId: checked.stepId }), textReply(say(turn.locale, "rejectTypeHint"))];
 }
