@@ -27,22 +27,33 @@ export const CARD_BUILDERS: Record<string, (view: OrderView, locale: Locale, ste
     const pending = view.approval.steps.some((s) => s.id === stepId && s.status === "pending");
     return pending ? { ...card, banner: { text: tj(locale, "remind.banner"), tone: "warning" } } : card;
   },
-  // Redrawn only once its step is settled (stillAsking): then the approval card's outcome, nothing to tap.
+  // Redrawn only once its step is settled (CARD_POLICIES): then the approval card's outcome, nothing to tap.
   reject_reason: async (view, locale, stepId, deps) => approvalCard(view, stepId ?? 0, { locale, credit: await creditOf(deps, view) }),
   warehouse_pick: async (view, locale) => warehousePickCard(view, { locale }),
   preview: async (view, locale, _s, deps) => orderPreviewCard(view, { locale, availableByProductId: await availableFor(deps, view) }),
   status: async (view, locale) => orderStatusCard(view, { locale }),
 };
 
-/**
- * A reject-reason card still asks its question while its step waits: redrawing it then would show the
- * same card and spend one of its reader's single-use update codes (WeCom) for nothing.
- */
-export function stillAsking(kind: string, view: OrderView, stepId: number | null): boolean {
-  if (kind !== "reject_reason") return false;
-  const step = view.approval.steps.find((s) => s.id === stepId);
-  return step?.status === "pending" && view.status === "pending_approval";
+/** How a remembered card of a kind is treated beyond being built (card.update in deliver.ts). */
+export interface CardKindPolicy {
+  /** Once redrawn with nothing left to tap, it never changes again (no longer live). */
+  finalWhenClosed?: boolean;
+  /** Where the platform cannot redraw it, it is retired without a text standing in for it. */
+  quietWhenGone?: boolean;
+  /** True while a redraw would show the same card (and, on WeCom, spend a single-use code for nothing). */
+  unchanged?: (view: OrderView, stepId: number | null) => boolean;
 }
+
+export const CARD_POLICIES: Record<string, CardKindPolicy> = {
+  approval: { finalWhenClosed: true },
+  // The reason question only echoes its step: while the step waits it stays as it is, and where it cannot
+  // be redrawn the approver hears the outcome through the approval card's own redraw (or its text).
+  reject_reason: {
+    finalWhenClosed: true,
+    quietWhenGone: true,
+    unchanged: (view, stepId) => view.status === "pending_approval" && view.approval.steps.some((s) => s.id === stepId && s.status === "pending"),
+  },
+};
 
 /** A customer.notify row's payload: which notice it is, about which order (and shipment). */
 export type CustomerNotifyPayload = { kind: "confirmed"; orderId: number } | { kind: "shipment"; orderId: number; shipmentId: number };

@@ -15,7 +15,7 @@ import type { CustomerNoticeKind } from "../domain/order-view";
 import type { Services } from "../services";
 import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
-import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor, stillAsking } from "./card-content";
+import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor, CARD_POLICIES } from "./card-content";
 import { customerRoute, type CustomerRoute } from "./customer-route";
 
 export interface DeliveryContext {
@@ -159,7 +159,8 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
         const build = CARD_BUILDERS[ref.kind];
         const channel = deps.channels.get(ref.platform);
         const user = ref.userId ? await m.User.findByPk(ref.userId) : null;
-        if (!build || !channel || !user || stillAsking(ref.kind, view, ref.stepId)) continue;
+        const policy = CARD_POLICIES[ref.kind] ?? {};
+        if (!build || !channel || !user || policy.unchanged?.(view, ref.stepId)) continue;
         const card = await build(ref.kind === "preview" ? preview : view, localeOf(user.locale), ref.stepId, deps);
         waitFor(await platformToken(channel.platform));
         await ctx.markSending();
@@ -171,9 +172,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
           // gets the news as a text instead; the other copies are still updated. Busy → retry the row.
           if (err instanceof ChannelError && (err.failure === "gone" || err.failure === "rejected")) {
             await ref.update({ live: false });
-            // A reject-reason card only echoes its step: the approver hears the outcome through the
-            // approval card's own redraw (or its text), so a second text would say it twice.
-            if (ref.kind === "reject_reason") continue;
+            if (policy.quietWhenGone) continue;
             await m.Outbox.bulkCreate(
               [
                 {
@@ -193,7 +192,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
           throw err;
         }
         // A card with nothing left to tap is final: it needs no further updates.
-        if (card.buttons.length === 0 && !card.select && FINAL_WHEN_CLOSED.has(ref.kind)) await ref.update({ live: false });
+        if (card.buttons.length === 0 && !card.select && policy.finalWhenClosed) await ref.update({ live: false });
         updated += 1;
       }
       return { updated };
@@ -396,8 +395,6 @@ function joinDigest(parts: string[], locale: Locale): string {
 }
 
 const INLINE_TOKEN_WAIT_MS = 250;
-/** Card kinds that, once redrawn with nothing left to tap, never change again. */
-const FINAL_WHEN_CLOSED: ReadonlySet<string> = new Set(["approval", "reject_reason"]);
 
 function waitFor(ms: number) {
   if (ms > 0) throw new Deferred(ms);
@@ -416,7 +413,7 @@ async function rememberCard(
     platformRef: r.sent.cardRef ?? { messageId: r.sent.messageId },
     // What the platform's taps name the card by, so the update code a tap brings is recorded on this row.
     taskId: r.sent.taskId ?? null,
-    live: r.card.buttons.length > 0 || !!r.card.select || !FINAL_WHEN_CLOSED.has(r.kind),
+    live: r.card.buttons.length > 0 || !!r.card.select || !CARD_POLICIES[r.kind]?.finalWhenClosed,
   });
 }
 

@@ -3,6 +3,7 @@ import { DomainError } from "../errors";
 import { statusLabel, t, type Locale, type MessageKey } from "../i18n";
 import { formatFen } from "../money";
 import type { ApprovalStepView, OrderView } from "../order-view";
+import { REJECT_REASONS } from "./reject-reason-card";
 import {
   button,
   joinList,
@@ -23,7 +24,7 @@ export interface ApprovalCardContext {
   credit?: { limitFen: number | null; openFen: number };
 }
 
-const REJECT_REASONS: MessageKey[] = ["reject.price", "reject.credit", "reject.stock", "reject.info", "reject.other"];
+const REJECT_CHOICES: readonly MessageKey[] = [...REJECT_REASONS, "reject.other"];
 
 type Decision = ApprovalStepView["decisions"][number];
 
@@ -61,7 +62,7 @@ export function approvalCard(view: OrderView, stepId: number, ctx: ApprovalCardC
       button("approval.reject", t(locale, "btn.reject"), "danger", values),
     ];
     // The option value is the reason text itself, so the bot stores it as the comment as it is.
-    const options = REJECT_REASONS.map((key) => ({ value: t(locale, key), label: t(locale, key) }));
+    const options = REJECT_CHOICES.map((key) => ({ value: t(locale, key), label: t(locale, key) }));
     const label = t(locale, "approval.rejectSelect");
     card.select = { action: "approval.reject", label, name: "reason", options, values };
     return card;

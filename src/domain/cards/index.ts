@@ -8,7 +8,7 @@ export { orderConfirmedNoticeCard } from "./order-confirmed-notice-card";
 export { orderListCard } from "./order-list-card";
 export { orderPreviewCard, type OrderPreviewContext } from "./order-preview-card";
 export { orderStatusCard } from "./order-status-card";
-export { REJECT_REASONS, rejectReasonCard } from "./reject-reason-card";
+export { rejectReasonCard } from "./reject-reason-card";
 export { shipmentNoticeCard } from "./shipment-notice-card";
 export { statusTone, type CardContext } from "./shared";
 export { stockCard, type StockCardContext, type StockItem } from "./stock-card";

@@ -3,7 +3,7 @@ import { t, type Locale, type MessageKey } from "../i18n";
 import type { OrderView } from "../order-view";
 import { chooseCard } from "./choose-card";
 
-/** The reasons offered when 驳回 came without one; "其他"/Other is typed instead. */
+/** The reasons an approver picks from (the approval card adds "其他"/Other; on this card it is typed). */
 export const REJECT_REASONS: readonly MessageKey[] = ["reject.price", "reject.credit", "reject.stock", "reject.info"];
 
 /**
