@@ -60,6 +60,12 @@ export interface ChannelPacing {
    * are sent as one digest within it, instead of one by one at the paced rate.
    */
   textBytes?: number;
+  /**
+   * Where a customer may be sent only so many messages a day (WeCom external contacts, wecom.md 7.2): the
+   * largest customer notice, in UTF-8 bytes. When set, customer notices queued behind one to the same
+   * capped contact go in its message as one digest within it, instead of one per day.
+   */
+  cappedCustomerTextBytes?: number;
 }
 
 /** One interface every chat platform implements; only the outbox dispatcher calls the sending methods. */

@@ -191,6 +191,7 @@ const CORE_MESSAGES = {
   ],
   "notice.partial": ["（部分发货）", " (partial shipment)"],
   "notice.digest": ["以下 {n} 条通知合并发送：", "{n} notices in one message:"],
+  "customer.digest": ["您有 {n} 条订单通知：", "{n} order notices for you:"],
   "notice.orderCancelled": ["订单 {orderNo} 已取消", "Order {orderNo} was cancelled"],
   "notice.notUnderstood": [
     "抱歉，没看懂这条消息。发送「帮助」查看用法和示例。",

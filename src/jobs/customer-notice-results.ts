@@ -57,18 +57,26 @@ export async function pollCustomerNotices(deps: CustomerNoticeResultsDeps): Prom
     order: [["acceptedAt", "ASC"], ["id", "ASC"]],
     limit: BATCH,
   });
+  // The notices of one digest share their task: WeCom is asked about it once per run.
+  const results = new Map<string, Promise<GroupMsgSend[]>>();
+  const resultOf = (msgid: string, sender: string) => {
+    const key = `${msgid}\u0000${sender}`;
+    if (!results.has(key)) results.set(key, deps.sendResult(msgid, sender));
+    return results.get(key)!;
+  };
   for (const notice of pending) {
     summary.checked += 1;
-    const sender = await senderOf(deps, notice);
+    const task = await taskOf(deps, notice);
+    const sender = task?.sender ?? null;
     let result: GroupMsgSend | undefined;
     try {
-      result = sender ? (await deps.sendResult(notice.msgid!, sender)).find((r) => r.externalUserId === notice.target) : undefined;
+      result = sender ? (await resultOf(notice.msgid!, sender)).find((r) => r.externalUserId === notice.target) : undefined;
     } catch (err) {
       summary.errors += 1;
       deps.log.warn({ err, noticeId: notice.id }, "customer notice result not available, will ask again");
       continue;
     }
-    const outcome = await settle(deps, notice, result, sender);
+    const outcome = await settle(deps, notice, result, task);
     summary[outcome] += 1;
   }
   return summary;
@@ -78,7 +86,7 @@ async function settle(
   deps: CustomerNoticeResultsDeps,
   notice: CustomerNoticeRow,
   result: GroupMsgSend | undefined,
-  sender: string | null,
+  task: Task | null,
 ): Promise<"sent" | "failed" | "expired" | "nudged" | "waiting"> {
   if (result?.status === "sent") {
     await notice.update({ state: "sent", error: null });
@@ -93,29 +101,54 @@ async function settle(
     await notice.update({ state: "expired", error: `the owner did not confirm the wecom mass-send task within ${EXPIRE_AFTER_MS / 3600_000} hours` });
     return "expired";
   }
-  if (waited >= NUDGE_AFTER_MS && sender && (await nudge(deps, notice, sender))) return "nudged";
+  if (waited >= NUDGE_AFTER_MS && task && (await nudge(deps, notice, task))) return "nudged";
   return "waiting";
 }
 
-/** The member who owns the task: kept on the outbox row that created it (its platformRef). */
-async function senderOf(deps: CustomerNoticeResultsDeps, notice: CustomerNoticeRow): Promise<string | null> {
-  const row = await deps.db.models.Outbox.findOne({ where: { dedupeKey: notice.dedupeKey }, attributes: ["id", "platformRef"] });
-  const ref = row?.platformRef as { cardRef?: { sender?: unknown } } | null | undefined;
-  return typeof ref?.cardRef?.sender === "string" ? ref.cardRef.sender : null;
+/** A mass-send task: the member who owns it, and the outbox row that created it. */
+interface Task {
+  sender: string;
+  headKey: string;
 }
 
-/** One reminder per notice, ever: the outbox dedupe key makes a second one a no-op. True when written now. */
-async function nudge(deps: CustomerNoticeResultsDeps, notice: CustomerNoticeRow, sender: string): Promise<boolean> {
+/**
+ * The task a notice went out in: kept on the outbox row that created it (its platformRef). A notice carried
+ * in another's digest has a row that points to that one (digestOf).
+ */
+async function taskOf(deps: CustomerNoticeResultsDeps, notice: CustomerNoticeRow): Promise<Task | null> {
+  const Outbox = deps.db.models.Outbox;
+  const attributes = ["id", "dedupeKey", "platformRef"] as const;
+  let row = await Outbox.findOne({ where: { dedupeKey: notice.dedupeKey }, attributes: [...attributes] });
+  const digestOf = (row?.platformRef as { digestOf?: unknown } | null | undefined)?.digestOf;
+  if (typeof digestOf === "number") row = await Outbox.findByPk(digestOf, { attributes: [...attributes] });
+  const ref = row?.platformRef as { cardRef?: { sender?: unknown } } | null | undefined;
+  return row && typeof ref?.cardRef?.sender === "string" ? { sender: ref.cardRef.sender, headKey: row.dedupeKey } : null;
+}
+
+/**
+ * One reminder per task, ever, naming every notice it carries: keyed by the row that created the task, so
+ * the other notices of a digest find it written, and the outbox dedupe key makes a second one a no-op.
+ * True when written now.
+ */
+async function nudge(deps: CustomerNoticeResultsDeps, notice: CustomerNoticeRow, task: Task): Promise<boolean> {
   const m = deps.db.models;
-  const dedupeKey = `chat.text:${notice.dedupeKey}:owner:nudge`;
+  const dedupeKey = `chat.text:${task.headKey}:owner:nudge`;
   if (await m.Outbox.findOne({ where: { dedupeKey }, attributes: ["id"] })) return false;
   // userids are case-insensitive (wecom.md conventions); an owner we do not know cannot be told.
-  const owner = await m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [sender])] } });
+  const owner = await m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [task.sender])] } });
   if (!owner) return false;
-  const order = await m.Order.findByPk(notice.orderId, { attributes: ["id", "orderNo", "customerId"] });
-  const customer = order ? await m.Customer.findByPk(order.customerId, { attributes: ["id", "name"] }) : null;
+  const together = await customerNoticeModel(deps.db.sequelize).findAll({
+    where: { channel: notice.channel, target: notice.target, msgid: notice.msgid },
+    order: [["id", "ASC"]],
+  });
+  const orders = await m.Order.findAll({ where: { id: { [Op.in]: together.map((n) => n.orderId) } }, attributes: ["id", "orderNo", "customerId"] });
+  const orderNo = new Map(orders.map((o) => [o.id, o.orderNo]));
+  const customer = orders[0] ? await m.Customer.findByPk(orders[0].customerId, { attributes: ["id", "name"] }) : null;
   const at = deps.now();
-  const text = ownerNudgeText(localeOf(owner.locale), { kind: notice.kind, customerName: customer?.name ?? "", orderNo: order?.orderNo ?? "" });
+  const text = ownerNudgeText(localeOf(owner.locale), {
+    customerName: customer?.name ?? "",
+    notices: together.map((n) => ({ kind: n.kind, orderNo: orderNo.get(n.orderId) ?? "" })),
+  });
   await m.Outbox.bulkCreate([{ topic: "chat.text", dedupeKey, payload: { userId: owner.id, text }, nextAttemptAt: at, createdAt: at }], { ignoreDuplicates: true });
   return true;
 }

@@ -55,15 +55,19 @@ export const CARD_POLICIES: Record<string, CardKindPolicy> = {
   },
 };
 
-/** A customer.notify row's payload: which notice it is, about which order (and shipment). */
-export type CustomerNotifyPayload = { kind: "confirmed"; orderId: number } | { kind: "shipment"; orderId: number; shipmentId: number };
+/**
+ * A customer.notify row's payload: which notice it is, about which order (and shipment), for which customer
+ * (rows written before customerId was added have none: they keep to their order's lane).
+ */
+export type CustomerNotifyPayload = ({ kind: "confirmed"; orderId: number } | { kind: "shipment"; orderId: number; shipmentId: number }) & { customerId?: number };
 
 /** The payload as written; a row from before notices had kinds (`{event: "shipped", ...}`) is a shipment notice. */
 export function customerNotifyPayload(raw: unknown): CustomerNotifyPayload {
-  const p = raw as { kind?: CustomerNoticeKind; orderId: number; shipmentId?: number };
-  if (p.kind === "confirmed") return { kind: "confirmed", orderId: p.orderId };
+  const p = raw as { kind?: CustomerNoticeKind; orderId: number; shipmentId?: number; customerId?: unknown };
+  const customer = typeof p.customerId === "number" ? { customerId: p.customerId } : {};
+  if (p.kind === "confirmed") return { kind: "confirmed", orderId: p.orderId, ...customer };
   if (typeof p.shipmentId !== "number") throw new ChannelError("rejected", "a shipment notice names no shipment");
-  return { kind: "shipment", orderId: p.orderId, shipmentId: p.shipmentId };
+  return { kind: "shipment", orderId: p.orderId, shipmentId: p.shipmentId, ...customer };
 }
 
 /** What a customer notice says, by its kind, built from the order as it is at send time. */

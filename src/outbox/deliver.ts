@@ -11,11 +11,12 @@ import type { ChannelRegistry } from "../channels/registry";
 import { WECOM_ROBOT_PACE, msgTemplateCapSince, msgTemplateCapWait, ownerConfirmText } from "../channels/wecom";
 import type { Card } from "../domain/card";
 import { localeOf, t, type Locale } from "../domain/i18n";
-import type { CustomerNoticeKind } from "../domain/order-view";
+import type { CustomerNoticeKind, OrderView } from "../domain/order-view";
 import type { Services } from "../services";
 import { lowerIn } from "../services/support/text-match";
 import { Deferred } from "./dispatcher";
-import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor, CARD_POLICIES } from "./card-content";
+import { CARD_BUILDERS, cardAsText, customerNoticeCard, customerNotifyPayload, noticeFor, CARD_POLICIES, type CustomerNotifyPayload } from "./card-content";
+import { cardPlainText, customerDigestCard } from "../domain/cards";
 import { customerRoute, type CustomerRoute } from "./customer-route";
 
 export interface DeliveryContext {
@@ -220,8 +221,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       const customer = await m.Customer.findByPk(view.customer.id);
       const route = customer ? customerRoute(customer) : null;
       if (!customer || !route) return { skipped: "customer has no chat contact" };
-      const shipmentId = p.kind === "shipment" ? p.shipmentId : null;
-      const notice = await openNotice(ctx.row, { orderId: p.orderId, kind: p.kind, shipmentId, channel: route.channel, target: route.shown });
+      const notice = await openNotice(ctx.row, noticeFields(p, route));
       // Taken by an attempt that died before the outbox row was settled: never a second task or message.
       if (notice.acceptedAt) return { messageId: notice.msgid ?? "", recorded: notice.state };
       // A confirmation held back (a cap, retries) past the order's cancellation would tell the customer a falsehood.
@@ -232,20 +232,22 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
       const held: HeldLock = {};
       try {
         let sent: SentRef;
+        let carried: CarriedNotice[] = [{ notice, kind: p.kind, orderNo: view.orderNo }];
         try {
           const channel = deps.channels.get(route.platform);
           if (!channel) throw new ChannelError("rejected", `the ${route.platform} channel is not enabled`);
           // In Chinese: a customer record has no language of its own, and a member's choice of English for
           // their own screens says nothing about what the customer reads.
-          const card = customerNoticeCard(view, p, "zh-CN");
-          const send = () => channel.notifyCustomer(route.contact, card, { dedupeKey: ctx.row.dedupeKey });
-          sent = await sendOnce(ctx, channel, send, { gate: () => customerGate(route, notice, held) });
+          const joined = await withHeldNotices(ctx, channel, route, customer.id, carried[0], customerNoticeCard(view, p, "zh-CN"));
+          carried = joined.carried;
+          const send = () => channel.notifyCustomer(route.contact, joined.card, { dedupeKey: ctx.row.dedupeKey });
+          sent = await sendOnce(ctx, channel, send, { gate: () => customerGate(route, carried, held) });
         } catch (err) {
           await noteFailure(notice, err, ctx.row.attempts + 1);
           throw err;
         }
         try {
-          await acceptNotice(ctx.row, notice, route, sent, { kind: p.kind, customerName: customer.name, orderNo: view.orderNo });
+          await acceptNotices(ctx.row, carried, route, sent, customer.name);
         } catch (err) {
           // Sent but not recorded: a retry would reach the customer twice, so it stops here for a person to check.
           const failure = new ChannelError("rejected", `sent (${sent.messageId || "no id"}) but not recorded: ${err instanceof Error ? err.message : String(err)}`);
@@ -331,7 +333,7 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
    * The cap is counted under a lock held until the task is recorded (released by the caller): two
    * dispatchers must not both see room for one more, as WeCom may ignore the excess without a word.
    */
-  async function customerGate(route: CustomerRoute, notice: CustomerNoticeRow, held: HeldLock): Promise<number> {
+  async function customerGate(route: CustomerRoute, carried: CarriedNotice[], held: HeldLock): Promise<number> {
     if (route.robotBucket) return deps.cache.takeToken(route.robotBucket, WECOM_ROBOT_PACE.ratePerSec, WECOM_ROBOT_PACE.burst);
     if (!route.owner) return 0;
     const name = `customer-notice:wecom:${route.shown}`;
@@ -341,35 +343,80 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     const now = deps.now();
     const taken = await customerNoticeModel(deps.db.sequelize).findAll({
       where: { channel: route.channel, target: route.shown, acceptedAt: { [Op.gte]: msgTemplateCapSince(now) } },
-      attributes: ["acceptedAt"],
+      attributes: ["acceptedAt", "msgid"],
     });
-    const wait = msgTemplateCapWait(taken.map((n) => n.acceptedAt!), now);
+    // The caps count tasks: the notices of one digest share their task's msgid and count once.
+    const tasks = new Map(taken.map((n, i) => [n.msgid ?? `notice:${i}`, n.acceptedAt!]));
+    const wait = msgTemplateCapWait([...tasks.values()], now);
     if (wait > 0) {
       const until = new Date(now.getTime() + wait).toISOString();
-      await notice.update({ state: "queued", error: `waits for the per-customer cap on wecom mass-send tasks until ${until}` });
+      // Every notice of the digest waits with it, and the order shows why.
+      for (const { notice } of carried) await notice.update({ state: "queued", error: `waits for the per-customer cap on wecom mass-send tasks until ${until}` });
     }
     return wait;
   }
 
-  /** The platform took the notice: record it and, for an external contact, ask its owner to confirm, in one transaction. */
-  async function acceptNotice(
-    row: OutboxRow,
-    notice: CustomerNoticeRow,
+  /**
+   * The customer notices queued right behind this one for the same capped contact (a WeCom external
+   * contact takes one mass-send task a day, wecom.md 7.2), joined to it as one digest within the platform's
+   * size: notices held back by the cap then reach the customer together the next day, instead of one a day.
+   * A run stops at a row someone must check first (caught mid-send, already accepted), at a confirmation
+   * whose order was cancelled meanwhile (its own delivery says so), and at the first that does not fit.
+   */
+  async function withHeldNotices(
+    ctx: DeliveryContext,
+    channel: ChatChannel,
     route: CustomerRoute,
-    sent: SentRef,
-    about: { kind: CustomerNoticeKind; customerName: string; orderNo: string },
-  ) {
+    customerId: number,
+    head: CarriedNotice,
+    card: Card,
+  ): Promise<{ card: Card; carried: CarriedNotice[] }> {
+    const maxBytes = channel.pacing?.cappedCustomerTextBytes;
+    const alone = { card, carried: [head] };
+    if (!maxBytes || !route.owner || !ctx.take || ctx.interrupted) return alone;
+    const cards = [card];
+    const carried = [head];
+    for (const next of ctx.followers ?? []) {
+      if (next.topic !== "customer.notify" || next.status === "sending") break;
+      let q: CustomerNotifyPayload;
+      let view: OrderView;
+      try {
+        q = customerNotifyPayload(next.payload);
+        if (q.customerId !== customerId) break;
+        view = await deps.services.loadOrderView(q.orderId);
+      } catch {
+        break; // its own delivery reports what is wrong with it; this one goes as it is
+      }
+      if (q.kind === "confirmed" && view.status === "cancelled") break;
+      const more = customerNoticeCard(view, q, "zh-CN");
+      if (Buffer.byteLength(cardPlainText(customerDigestCard([...cards, more], "zh-CN")), "utf8") > maxBytes) break;
+      const notice = await openNotice(next, noticeFields(q, route));
+      if (notice.acceptedAt) break;
+      cards.push(more);
+      carried.push({ notice, kind: q.kind, orderNo: view.orderNo });
+    }
+    if (carried.length === 1) return alone;
+    ctx.take(carried.length - 1);
+    return { card: customerDigestCard(cards, "zh-CN"), carried };
+  }
+
+  /**
+   * The platform took the notice (with any carried in its digest): record each and, for an external
+   * contact, ask its owner to confirm the one task, in one transaction.
+   */
+  async function acceptNotices(row: OutboxRow, carried: CarriedNotice[], route: CustomerRoute, sent: SentRef, customerName: string) {
     const at = deps.now();
     // userids are case-insensitive (wecom.md conventions).
     const owner = route.owner
       ? await m.User.findOne({ where: { [Op.and]: [{ platform: "wecom", active: true }, lowerIn("platform_user_id", [route.owner])] } })
       : null;
     const unasked = route.owner && !owner ? `no active wecom user ${route.owner} in ChatOrder: nobody was asked to confirm` : null;
+    const msgid = sent.messageId ? sent.messageId.slice(0, 128) : null;
     await deps.db.transaction(async (tx) => {
       const state = route.owner ? "awaiting_owner" : "sent";
-      await notice.update({ state, msgid: sent.messageId ? sent.messageId.slice(0, 128) : null, error: unasked, acceptedAt: at }, { transaction: tx });
+      for (const c of carried) await c.notice.update({ state, msgid, error: unasked, acceptedAt: at }, { transaction: tx });
       if (!owner) return;
-      const text = ownerConfirmText(localeOf(owner.locale), about);
+      const text = ownerConfirmText(localeOf(owner.locale), { customerName, notices: carried.map((c) => ({ kind: c.kind, orderNo: c.orderNo })) });
       await m.Outbox.bulkCreate(
         [{ topic: "chat.text", dedupeKey: `chat.text:${row.dedupeKey}:owner`, payload: { userId: owner.id, text }, nextAttemptAt: at, createdAt: at, traceId: row.traceId }],
         { transaction: tx, ignoreDuplicates: true },
@@ -385,6 +432,18 @@ export function createDeliverers(deps: DeliverDeps): Deliverers {
     // The send's own error is what the dispatcher must see; a failure to note it must not replace it.
     await notice.update({ state: last ? "failed" : "queued", error: message.slice(0, 500) }).catch(() => undefined);
   }
+}
+
+/** A customer notice going out in a send: its row in customer_notices, and what the owner is told of it. */
+interface CarriedNotice {
+  notice: CustomerNoticeRow;
+  kind: CustomerNoticeKind;
+  orderNo: string;
+}
+
+/** customer_notices' fields for a notice of this payload sent along this route. */
+function noticeFields(p: CustomerNotifyPayload, route: CustomerRoute) {
+  return { orderId: p.orderId, kind: p.kind, shipmentId: p.kind === "shipment" ? p.shipmentId : null, channel: route.channel, target: route.shown };
 }
 
 type NoticePayload = { userId: number; text?: string; message?: string; orderId?: number; stepId?: number; decisionId?: number; shipmentId?: number; reason?: string | null };

@@ -31,10 +31,14 @@ export interface Dispatcher {
   stop(waitMs?: number): Promise<void>;
 }
 
-/** Whose messages must stay in order: a person's, or else an order's. */
+/**
+ * Whose messages must stay in order: a person's; a customer's notices, across their orders (so several
+ * held back by a per-customer cap can go out together as one digest); or else an order's.
+ */
 function laneOf(row: OutboxRow): string | null {
-  const p = row.payload as { userId?: number; orderId?: number };
+  const p = row.payload as { userId?: number; customerId?: number; orderId?: number };
   if (typeof p.userId === "number") return `user:${p.userId}`;
+  if (typeof p.customerId === "number") return `customer:${p.customerId}`;
   if (typeof p.orderId === "number") return `order:${p.orderId}`;
   return null;
 }

@@ -82,12 +82,17 @@ function harness() {
     expect(created.body.status).toBe("approved");
     const id = created.body.id as number;
     if (!opts.keepConfirmed) await h.t.app.db.models.Outbox.destroy({ where: { dedupeKey: `customer.notify:confirmed:${id}` } });
+    return { orderId: id, orderNo: created.body.orderNo as string, ...(await ship(id)) };
+  }
+
+  /** Picks, packs and ships an approved order whole (顺丰, a fresh tracking number). */
+  async function ship(id: number) {
     await api().post(`/api/v1/orders/${id}/start-picking`).set(h.t.apiKeyHeader).expect(200);
     await api().post(`/api/v1/orders/${id}/pack`).set(h.t.apiKeyHeader).expect(200);
     const trackingNo = `SF${tag()}`;
     const shipped = await api().post(`/api/v1/orders/${id}/shipments`).set(h.t.apiKeyHeader).send({ carrier: "顺丰", trackingNo });
     expect(shipped.status).toBe(201);
-    return { orderId: id, orderNo: created.body.orderNo as string, shipmentId: shipped.body.shipments[0].id as number, trackingNo };
+    return { shipmentId: shipped.body.shipments[0].id as number, trackingNo };
   }
 
   /**
@@ -131,7 +136,7 @@ function harness() {
     return { runOnce: () => dispatcher.runOnce(), advance: (ms: number) => void (clock += ms), now };
   }
 
-  return Object.assign(h, { api, put, shippedOrder, confirmableOrder, customer, member, outboxRow, notice, clockedOutbox });
+  return Object.assign(h, { api, put, shippedOrder, ship, confirmableOrder, customer, member, outboxRow, notice, clockedOutbox });
 }
 
 describe(`PUT /api/v1/customers with WeCom contacts (${onMysql ? "MariaDB" : "SQLite"})`, () => {
@@ -310,11 +315,13 @@ describe(`customer notices to WeCom external contacts (${onMysql ? "MariaDB" : "
     const owner = await h.member(`twice${tag()}`);
     const c = await h.customer({ wecomExternalUserId: `wm${tag()}TWO`, wecomOwnerUserId: owner.platformUserId });
     const first = await h.shippedOrder(c.code);
-    const second = await h.shippedOrder(c.code);
     const once = nock(API).post(MSG_TEMPLATE_PATH).query(true).once().reply(200, { errcode: 0, errmsg: "ok", msgid: "msg-1" });
     await h.t.app.dispatcher.runOnce();
     expect(once.isDone()).toBe(true);
     expect(await h.notice(`customer.notify:shipment:${first.shipmentId}`)).toMatchObject({ state: "awaiting_owner" });
+    // Shipped after the day's task was made: nothing to join it to, so it waits for tomorrow.
+    const second = await h.shippedOrder(c.code);
+    await h.t.app.dispatcher.runOnce();
     const held = await h.outboxRow(`customer.notify:shipment:${second.shipmentId}`);
     // Deferred, not failed: no attempt is spent while it waits.
     expect(held).toMatchObject({ status: "pending", attempts: 0, lastError: null });
@@ -534,11 +541,12 @@ describe(`order-confirmed notices to customers (${onMysql ? "MariaDB" : "SQLite"
     const owner = await h.member(`cxl${tag()}`);
     const c = await h.customer({ wecomExternalUserId: `wm${tag()}CXL`, wecomOwnerUserId: owner.platformUserId });
     const first = await h.confirmableOrder(c.code);
-    const second = await h.confirmableOrder(c.code);
-    const key = `customer.notify:confirmed:${second.orderId}`;
     const once = msgTemplate([], "msgTODAY");
     await h.t.app.dispatcher.runOnce();
     expect(once.isDone()).toBe(true);
+    const second = await h.confirmableOrder(c.code);
+    const key = `customer.notify:confirmed:${second.orderId}`;
+    await h.t.app.dispatcher.runOnce();
     expect(await h.notice(key)).toMatchObject({ state: "queued", error: expect.stringContaining("per-customer cap") });
 
     const cancelled = await h.api().post(`/api/v1/orders/${second.orderId}/cancel`).set(h.t.apiKeyHeader).send({ reason: "客户改单" });
@@ -556,9 +564,8 @@ describe(`order-confirmed notices to customers (${onMysql ? "MariaDB" : "SQLite"
   it("holds the shipment notice behind the same day's confirmation under the per-customer cap, so the customer reads them in order", async () => {
     const owner = await h.member(`both${tag()}`);
     const c = await h.customer({ wecomExternalUserId: `wm${tag()}BOTH`, wecomOwnerUserId: owner.platformUserId });
-    const order = await h.shippedOrder(c.code, { keepConfirmed: true });
-    const confirmed = `customer.notify:confirmed:${order.orderId}`;
-    const shipped = `customer.notify:shipment:${order.shipmentId}`;
+    const confirmable = await h.confirmableOrder(c.code);
+    const confirmed = `customer.notify:confirmed:${confirmable.orderId}`;
 
     const tasks: Body[] = [];
     const today = msgTemplate(tasks, "msgFIRST");
@@ -567,6 +574,10 @@ describe(`order-confirmed notices to customers (${onMysql ? "MariaDB" : "SQLite"
     expect(tasks).toHaveLength(1);
     expect(tasks[0].text.content).toContain("您的订单已确认");
     expect(await h.notice(confirmed)).toMatchObject({ state: "awaiting_owner" });
+    // Shipped later the same day, once the confirmation's task was made.
+    const order = { orderId: confirmable.orderId, ...(await h.ship(confirmable.orderId)) };
+    const shipped = `customer.notify:shipment:${order.shipmentId}`;
+    await h.t.app.dispatcher.runOnce();
     // Queued, not dropped: no attempt spent, tried again tomorrow in China, and the order says why.
     const held = await h.outboxRow(shipped);
     expect(held).toMatchObject({ status: "pending", attempts: 0, lastError: null });
@@ -587,6 +598,102 @@ describe(`order-confirmed notices to customers (${onMysql ? "MariaDB" : "SQLite"
     ]);
     const asks = await h.t.app.db.models.Outbox.findAll({ where: { dedupeKey: { [Op.in]: [`chat.text:${confirmed}:owner`, `chat.text:${shipped}:owner`] } }, order: [["id", "ASC"]] });
     expect(asks.map((a) => (a.payload as { text: string }).text.match(/订单确认通知|发货通知/)?.[0])).toEqual(["订单确认通知", "发货通知"]);
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
+  });
+  it("sends the notices written together for one customer as one task, in order, with one prompt to the owner", async () => {
+    const owner = await h.member(`pair${tag()}`);
+    const c = await h.customer({ wecomExternalUserId: `wm${tag()}PAIR`, wecomOwnerUserId: owner.platformUserId });
+    const order = await h.shippedOrder(c.code, { keepConfirmed: true });
+    const confirmed = `customer.notify:confirmed:${order.orderId}`;
+    const shipped = `customer.notify:shipment:${order.shipmentId}`;
+
+    const tasks: Body[] = [];
+    const one = msgTemplate(tasks, "msgPAIR");
+    await h.t.app.dispatcher.runOnce();
+    expect(one.isDone()).toBe(true);
+    expect(tasks).toHaveLength(1);
+    const content = tasks[0].text.content as string;
+    expect(content.startsWith("您有 2 条订单通知：")).toBe(true);
+    expect(content.indexOf("您的订单已确认")).toBeGreaterThan(0);
+    expect(content.indexOf(`顺丰 ${order.trackingNo}`)).toBeGreaterThan(content.indexOf("您的订单已确认"));
+    for (const key of [confirmed, shipped]) expect(await h.notice(key)).toMatchObject({ state: "awaiting_owner", msgid: "msgPAIR", error: null });
+    const head = await h.outboxRow(confirmed);
+    expect(head).toMatchObject({ status: "sent" });
+    expect(await h.outboxRow(shipped)).toMatchObject({ status: "sent", platformRef: { digestOf: head!.id } });
+    const asks = await h.t.app.db.models.Outbox.findAll({ where: { dedupeKey: { [Op.in]: [`chat.text:${confirmed}:owner`, `chat.text:${shipped}:owner`] } } });
+    expect(asks).toHaveLength(1);
+    const ask = (asks[0].payload as { text: string }).text;
+    expect(ask).toContain("2 条通知");
+    expect(ask).toContain(`订单 ${order.orderNo} 订单确认通知、订单 ${order.orderNo} 发货通知`);
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await drain();
+  });
+
+  it("sends the notices the cap held back together the next day, as one task that counts once", async () => {
+    const owner = await h.member(`held${tag()}`);
+    const ext = `wm${tag()}HELD`;
+    const c = await h.customer({ wecomExternalUserId: ext, wecomOwnerUserId: owner.platformUserId });
+    const first = await h.shippedOrder(c.code);
+    const tasks: Body[] = [];
+    const today = msgTemplate(tasks, "msgDAY1");
+    await h.t.app.dispatcher.runOnce();
+    expect(today.isDone()).toBe(true);
+    const second = await h.shippedOrder(c.code);
+    const third = await h.shippedOrder(c.code);
+    const held = [`customer.notify:shipment:${second.shipmentId}`, `customer.notify:shipment:${third.shipmentId}`];
+    await h.t.app.dispatcher.runOnce();
+    expect(tasks).toHaveLength(1);
+    for (const key of held) expect(await h.notice(key)).toMatchObject({ state: "queued", error: expect.stringContaining("per-customer cap") });
+
+    // The next day: the first task moved back a day, the held rows due.
+    await customerNoticeModel(h.t.app.db.sequelize).update({ acceptedAt: new Date(Date.now() - DAY - HOUR) }, { where: { dedupeKey: `customer.notify:shipment:${first.shipmentId}` } });
+    await h.t.app.db.models.Outbox.update({ nextAttemptAt: new Date() }, { where: { dedupeKey: { [Op.in]: held } } });
+    const tomorrow = msgTemplate(tasks, "msgDAY2");
+    await h.t.app.dispatcher.runOnce();
+    expect(tomorrow.isDone()).toBe(true);
+    expect(tasks).toHaveLength(2);
+    expect(tasks[1]).toMatchObject({ chat_type: "single", external_userid: [ext], sender: owner.platformUserId });
+    expect(tasks[1].text.content).toContain(`顺丰 ${second.trackingNo}`);
+    expect(tasks[1].text.content).toContain(`顺丰 ${third.trackingNo}`);
+    for (const key of held) expect(await h.notice(key)).toMatchObject({ state: "awaiting_owner", msgid: "msgDAY2" });
+
+    // That one task was the day's: a fourth notice waits, without asking WeCom.
+    const fourth = await h.shippedOrder(c.code);
+    await h.t.app.dispatcher.runOnce();
+    expect(tasks).toHaveLength(2);
+    expect(await h.notice(`customer.notify:shipment:${fourth.shipmentId}`)).toMatchObject({ state: "queued", error: expect.stringContaining("per-customer cap") });
+    nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
+    await h.t.app.db.models.Outbox.destroy({ where: { dedupeKey: `customer.notify:shipment:${fourth.shipmentId}` } });
+    await drain();
+  });
+
+  it("counts a digest's notices as one task against the monthly cap", async () => {
+    const owner = await h.member(`month${tag()}`);
+    const ext = `wm${tag()}MONTH`;
+    const c = await h.customer({ wecomExternalUserId: ext, wecomOwnerUserId: owner.platformUserId });
+    const order = await h.shippedOrder(c.code);
+    // The 15th of a month in China; earlier this month, one task carried four notices.
+    const outbox = h.clockedOutbox(Date.parse("2027-03-15T04:00:00Z"));
+    const Notice = customerNoticeModel(h.t.app.db.sequelize);
+    const earlier = (i: number, msgid: string) =>
+      Notice.create({ orderId: order.orderId, kind: "shipment", shipmentId: null, channel: "wecom_external", target: ext, dedupeKey: `test:${tag()}:${i}`, state: "sent", msgid, acceptedAt: new Date(Date.parse("2027-03-02T04:00:00Z") + i * 60_000) });
+    const one = await Promise.all([0, 1, 2, 3].map((i) => earlier(i, "msgONE")));
+    const tasks: Body[] = [];
+    const sent = msgTemplate(tasks, "msgFIFTH");
+    await outbox.runOnce();
+    expect(sent.isDone()).toBe(true);
+    expect(await h.notice(`customer.notify:shipment:${order.shipmentId}`)).toMatchObject({ state: "awaiting_owner", msgid: "msgFIFTH" });
+
+    // Four tasks of one notice each fill the month: the next notice waits for April.
+    await Notice.destroy({ where: { id: { [Op.in]: one.map((n) => n.id) } } });
+    await Promise.all([0, 1, 2].map((i) => earlier(i, `msg${i}`)));
+    const next = await h.shippedOrder(c.code);
+    await outbox.runOnce();
+    expect(tasks).toHaveLength(1);
+    expect(await h.notice(`customer.notify:shipment:${next.shipmentId}`)).toMatchObject({ state: "queued", error: expect.stringContaining("2027-03-31T16:01") });
+    await Notice.destroy({ where: { target: ext, dedupeKey: { [Op.like]: "test:%" } } });
+    await h.t.app.db.models.Outbox.destroy({ where: { dedupeKey: `customer.notify:shipment:${next.shipmentId}` } });
     nock(API).persist().post("/cgi-bin/message/send").query(true).reply(200, { errcode: 0, msgid: "m" });
     await drain();
   });

@@ -156,6 +156,27 @@ describe(`customer notice results job (${onMysql ? "MariaDB" : "SQLite"})`, () =
     );
   });
 
+  it("settles every notice a digest carried from one answer about its task, and reminds the owner once naming them all", async () => {
+    const owner = await t.app.db.models.User.create({ platform: "wecom", platformUserId: `Dig${tag()}`, name: "孙店长", mobile: null, roles: ["sales"], managerId: null, department: null });
+    const head = await awaiting({ sender: owner.platformUserId, ageMs: NUDGE_AFTER_MS + HOUR, kind: "confirmed" });
+    // Carried in the head's task: its outbox row points to the head's (the dispatcher's digestOf).
+    const headRow = (await t.app.db.models.Outbox.findOne({ where: { dedupeKey: head.key } }))!;
+    const key = `customer.notify:test:${tag()}`;
+    await t.app.db.models.Outbox.create({ topic: "customer.notify", dedupeKey: key, payload: { kind: "shipment", orderId, shipmentId: 0 }, status: "sent", platformRef: { digestOf: headRow.id } as Record<string, unknown>, nextAttemptAt: head.notice.acceptedAt!, createdAt: head.notice.acceptedAt! });
+    const carried = await Notice().create({ orderId, kind: "shipment", shipmentId: null, dedupeKey: key, channel: "wecom_external", target: head.target, msgid: head.msgid, state: "awaiting_owner", acceptedAt: head.notice.acceptedAt });
+    // Asked about once: a second question would find no answer here and count as an error.
+    const once = results(head.msgid, head.sender, [[entry(head.target, 0, head.sender)]]);
+    expect(await job()).toMatchObject({ checked: 2, nudged: 1, waiting: 1, errors: 0 });
+    expect(once.isDone()).toBe(true);
+    const nudges = await t.app.db.models.Outbox.findAll({ where: { dedupeKey: [`chat.text:${head.key}:owner:nudge`, `chat.text:${key}:owner:nudge`] } });
+    expect(nudges.map((n) => n.dedupeKey)).toEqual([`chat.text:${head.key}:owner:nudge`]);
+    expect((nudges[0].payload as { text: string }).text).toContain(`2 条通知（订单 ${orderNo} 订单确认通知、订单 ${orderNo} 发货通知）`);
+
+    results(head.msgid, head.sender, [[entry(head.target, 1, head.sender)]]);
+    expect(await job()).toMatchObject({ checked: 2, sent: 2, errors: 0 });
+    for (const n of [head.notice, carried]) expect(await reload(n.id)).toMatchObject({ state: "sent", error: null });
+  });
+
   it("gives up on a task never confirmed after a week and shows it as expired", async () => {
     const a = await awaiting({ ageMs: EXPIRE_AFTER_MS + HOUR });
     // A task WeCom no longer lists the customer in counts as unsent too.

@@ -1,14 +1,14 @@
 import type { Card } from "../../domain/card";
 import type { Locale } from "../../domain/i18n";
 import type { CustomerNoticeKind } from "../../domain/order-view";
-import { t } from "../../domain/i18n";
+import { cardPlainText } from "../../domain/cards";
 import { ChannelError, type CustomerContact, type SentRef } from "../channel";
 import { WecomApiError, type WecomClient } from "./client";
 import { clipBytes } from "./limits";
 
 export const MSG_TEMPLATE_PATH = "/cgi-bin/externalcontact/add_msg_template";
 /** text.content of add_msg_template (wecom.md 7.2). */
-const TEXT_BYTES = 4000;
+export const MSG_TEMPLATE_TEXT_BYTES = 4000;
 const USERID = /^[A-Za-z0-9_@.-]{1,64}$/;
 const EXTERNAL_USERID = /^[A-Za-z0-9_-]{1,64}$/;
 // A frequency limit (wecom.md 3.2). On this API it is most likely the per-customer cap, and a day-level
@@ -99,16 +99,7 @@ function listOf(raw: unknown): string[] {
 
 /** A card as the plain text a WeChat customer reads: no markdown reaches them. */
 export function customerText(card: Card): string {
-  const parts = [
-    card.title,
-    card.subtitle,
-    card.banner?.text,
-    ...card.fields.map((f) => `${f.label}：${f.value}`),
-    ...(card.lines ?? []).map((l) => `- ${l.name} ${l.qty}`),
-    card.moreLines ? t(card.locale, "ui.moreLines", { n: card.moreLines }) : undefined,
-    ...(card.notes ?? []),
-  ];
-  return clipBytes(parts.filter((p): p is string => !!p).join("\n"), TEXT_BYTES);
+  return clipBytes(cardPlainText(card), MSG_TEMPLATE_TEXT_BYTES);
 }
 
 /** What the owner is asked to confirm, named in their language. */
@@ -118,25 +109,37 @@ const KIND_NAME: Record<Locale, Record<CustomerNoticeKind, string>> = {
 };
 const EN_ARTICLE: Record<CustomerNoticeKind, string> = { confirmed: "An", shipment: "A" };
 
-type OwnerTextParams = { kind: CustomerNoticeKind; customerName: string; orderNo: string };
+/** The customer, and the notices one task carries (several when notices held back by the cap went together). */
+type OwnerTextParams = { customerName: string; notices: Array<{ kind: CustomerNoticeKind; orderNo: string }> };
 
 const OWNER_TEXT: Record<Locale, (p: OwnerTextParams) => string> = {
   "zh-CN": (p) =>
-    `给客户「${p.customerName}」的订单 ${p.orderNo} ${KIND_NAME["zh-CN"][p.kind]}已生成企业微信群发任务，需要你确认后才会发出：请在企业微信「客户联系 → 群发助手」中点击发送。`,
+    p.notices.length === 1
+      ? `给客户「${p.customerName}」的订单 ${p.notices[0].orderNo} ${KIND_NAME["zh-CN"][p.notices[0].kind]}已生成企业微信群发任务，需要你确认后才会发出：请在企业微信「客户联系 → 群发助手」中点击发送。`
+      : `给客户「${p.customerName}」的 ${p.notices.length} 条通知（${zhList(p)}）已合并为一个企业微信群发任务，需要你确认后才会发出：请在企业微信「客户联系 → 群发助手」中点击发送。`,
   en: (p) =>
-    `${EN_ARTICLE[p.kind]} ${KIND_NAME.en[p.kind]} for order ${p.orderNo} to customer ${p.customerName} is waiting for you: WeCom sends it only after you confirm it under Customer Contact → Group Message Assistant.`,
+    p.notices.length === 1
+      ? `${EN_ARTICLE[p.notices[0].kind]} ${KIND_NAME.en[p.notices[0].kind]} for order ${p.notices[0].orderNo} to customer ${p.customerName} is waiting for you: WeCom sends it only after you confirm it under Customer Contact → Group Message Assistant.`
+      : `${p.notices.length} notices to customer ${p.customerName} (${enList(p)}) wait for you as one task: WeCom sends it only after you confirm it under Customer Contact → Group Message Assistant.`,
 };
 
-/** Tells the owner of an external contact that a customer notice of this kind waits for their tap (wecom.md 7.2). */
+const zhList = (p: OwnerTextParams) => p.notices.map((n) => `订单 ${n.orderNo} ${KIND_NAME["zh-CN"][n.kind]}`).join("、");
+const enList = (p: OwnerTextParams) => p.notices.map((n) => `${KIND_NAME.en[n.kind]} for order ${n.orderNo}`).join(", ");
+
+/** Tells the owner of an external contact that a customer notice (or several in one task) waits for their tap (wecom.md 7.2). */
 export function ownerConfirmText(locale: Locale, p: OwnerTextParams): string {
   return OWNER_TEXT[locale](p);
 }
 
 const NUDGE_TEXT: Record<Locale, (p: OwnerTextParams) => string> = {
   "zh-CN": (p) =>
-    `提醒：给客户「${p.customerName}」的订单 ${p.orderNo} ${KIND_NAME["zh-CN"][p.kind]}仍在等待你确认，客户还没有收到。请在企业微信「客户联系 → 群发助手」中点击发送。`,
+    p.notices.length === 1
+      ? `提醒：给客户「${p.customerName}」的订单 ${p.notices[0].orderNo} ${KIND_NAME["zh-CN"][p.notices[0].kind]}仍在等待你确认，客户还没有收到。请在企业微信「客户联系 → 群发助手」中点击发送。`
+      : `提醒：给客户「${p.customerName}」的 ${p.notices.length} 条通知（${zhList(p)}）仍在等待你确认，客户还没有收到。请在企业微信「客户联系 → 群发助手」中点击发送。`,
   en: (p) =>
-    `Reminder: the ${KIND_NAME.en[p.kind]} for order ${p.orderNo} to customer ${p.customerName} still waits for you and has not reached them. Send it under Customer Contact → Group Message Assistant in WeCom.`,
+    p.notices.length === 1
+      ? `Reminder: the ${KIND_NAME.en[p.notices[0].kind]} for order ${p.notices[0].orderNo} to customer ${p.customerName} still waits for you and has not reached them. Send it under Customer Contact → Group Message Assistant in WeCom.`
+      : `Reminder: ${p.notices.length} notices to customer ${p.customerName} (${enList(p)}) still wait for you and have not reached them. Send them under Customer Contact → Group Message Assistant in WeCom.`,
 };
 
 /** Reminds the owner once that a customer notice still waits for their tap (jobs/customer-notice-results.ts). */

@@ -7,7 +7,7 @@ import type { ApiCallObserver } from "../../metrics/metrics";
 import { ChannelError, type ChatChannel, type ChatUser, type SentRef } from "../channel";
 import { createCardCodes, type CardCodeStore } from "./card-codes";
 import { WecomApiError, createWecomClient, type ApiResult } from "./client";
-import { sendMsgTemplate } from "./external-contacts";
+import { MSG_TEMPLATE_TEXT_BYTES, sendMsgTemplate } from "./external-contacts";
 import { KeyTooLongError } from "./keys";
 import { miniAppLink, robotKey } from "./links";
 import { cardTypeOf, createWecomRenderer, type TemplateCard, type WecomCardType } from "./render";
@@ -82,7 +82,7 @@ export function createWecomChannel(config: WecomConfig, deps: WecomChannelDeps):
     platform: "wecom",
     ready: () => client.ready(),
     // Members' app messages are capped and the excess dropped silently (wecom.md 3.3, gotcha 11); text ≤ 2048 bytes (4).
-    pacing: { perRecipient: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket }, textBytes: LIMITS.textBytes },
+    pacing: { perRecipient: { ...WECOM_MEMBER_PACE, bucket: wecomMemberBucket }, textBytes: LIMITS.textBytes, cappedCustomerTextBytes: MSG_TEMPLATE_TEXT_BYTES },
     async sendText(to, text) {
       const res = await send(to.platformUserId, { msgtype: "text", text: render.text(text) });
       return { messageId: String(res.msgid ?? "") };

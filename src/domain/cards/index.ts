@@ -1,6 +1,7 @@
 /** Pure card builders: an OrderView (or a little context) in, a neutral Card in the reader's language out. */
 export { approvalCard, type ApprovalCardContext } from "./approval-card";
 export { chooseCard, type ChooseContext } from "./choose-card";
+export { cardPlainText, customerDigestCard } from "./customer-digest";
 export { helpCard, type HelpContext } from "./help-card";
 export { newOrderCard, type NewOrderContext } from "./new-order-card";
 export { noticeText, type NoticeKey, type NoticeParams } from "./notice-text";

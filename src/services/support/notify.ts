@@ -82,7 +82,7 @@ export async function notifyApproved(deps: ServiceDeps, tx: Transaction, order: 
     messages.push({
       topic: "customer.notify",
       dedupeKey: `customer.notify:confirmed:${order.id}`,
-      payload: { kind: "confirmed", orderId: order.id },
+      payload: { kind: "confirmed", orderId: order.id, customerId: order.customerId },
     });
   }
   await enqueue(deps, tx, messages);
@@ -108,7 +108,7 @@ export async function notifyShipped(deps: ServiceDeps, tx: Transaction, order: O
     {
       topic: "customer.notify",
       dedupeKey: `customer.notify:shipment:${shipmentId}`,
-      payload: { kind: "shipment", orderId: order.id, shipmentId },
+      payload: { kind: "shipment", orderId: order.id, shipmentId, customerId: order.customerId },
     },
   ];
   if (order.salesRepId !== null) {
