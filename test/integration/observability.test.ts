@@ -323,6 +323,48 @@ describe("GET /readyz", () => {
     }
   });
 
+  it("checks the 客户联系 secret's own token too when one is set, naming it when WeCom refuses it", async () => {
+    const config = testWecomConfig();
+    const contactSecret = "contact-secret-for-readiness";
+    const t = await createTestApp({ env: { ...new FakeWecom(config).env(), WECOM_EXTERNAL_SECRET: contactSecret } });
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    try {
+      const app = nock(config.apiBase).get("/cgi-bin/gettoken").query((q) => q.corpsecret === config.secret).reply(200, { errcode: 0, access_token: "T-APP", expires_in: 7200 });
+      const contact = nock(config.apiBase).get("/cgi-bin/gettoken").query((q) => q.corpsecret === contactSecret).reply(200, { errcode: 40001, errmsg: "invalid credential" });
+      const bad = await request(t.callback).get("/readyz");
+      expect(app.isDone() && contact.isDone()).toBe(true);
+      expect(bad.status).toBe(200);
+      expect(bad.body.status).toBe("degraded");
+      expect(bad.body.checks["channel:wecom"]).toMatch(/^error: customer contact \(客户联系\) token: .*40001/);
+      expect(JSON.stringify(bad.body)).not.toContain(contactSecret);
+
+      // A refused secret is not asked about again for a minute (repeated wrong secrets get the IP blocked,
+      // wecom.md 3.1): the next probe says the same without calling WeCom (nock would refuse the call).
+      const again = await request(t.callback).get("/readyz");
+      expect(again.body.checks["channel:wecom"]).toMatch(/^error: customer contact \(客户联系\) token: .*40001/);
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+      await t.close();
+    }
+    const t2 = await createTestApp({ env: { ...new FakeWecom(config).env(), WECOM_EXTERNAL_SECRET: contactSecret } });
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    try {
+      const both = nock(config.apiBase).get("/cgi-bin/gettoken").query(true).times(2).reply(200, { errcode: 0, access_token: "T-OK", expires_in: 7200 });
+      const good = await request(t2.callback).get("/readyz");
+      expect(both.isDone()).toBe(true);
+      expect(good.body).toMatchObject({ status: "ready", checks: { "channel:wecom": "ok" } });
+      // Both tokens are cached: the next probe asks WeCom nothing.
+      expect((await request(t2.callback).get("/readyz")).body.checks["channel:wecom"]).toBe("ok");
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+      await t2.close();
+    }
+  });
+
   it("checks the DingTalk Stream connection, and stamps each frame with a trace id of its own", async () => {
     nock.disableNetConnect();
     nock.enableNetConnect(/127\.0\.0\.1|localhost/);

@@ -34,7 +34,7 @@ export interface WecomClient {
    * refreshed like the access token; never send it to a browser.
    */
   jsapiTicket(kind: JsapiTicketKind): Promise<string>;
-  /** Resolves once an access token is at hand (cached, or fetched now); for readiness checks. */
+  /** Resolves once the access tokens are at hand (cached, or fetched now: the app's, and the 客户联系 one when set); for readiness checks. */
   ready(): Promise<void>;
 }
 
@@ -197,7 +197,17 @@ export function createWecomClient(config: WecomConfig, deps: WecomClientDeps): W
 
   return {
     jsapiTicket: (kind) => tickets[kind].get(),
-    ready: async () => void (await tokens.get()),
+    // With a 客户联系 secret of its own, customer notices depend on that token too: a wrong secret shows here
+    // (the channel reported degraded, naming it) rather than first as a failed notice.
+    async ready() {
+      await tokens.get();
+      if (contactTokens === tokens) return;
+      try {
+        await contactTokens.get();
+      } catch (err) {
+        throw new Error(`customer contact (客户联系) token: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    },
     get: (path, query = {}) => call("GET", path, query),
     post: (path, body) => call("POST", path, {}, body),
     async robot(key, body) {
