@@ -156,7 +156,6 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   // The bot handles each event under the trace id it was received with (null: none, never a leftover).
   const pipeline = createInboundPipeline({
     db,
-    cache,
     log: log.child({ module: "inbound" }),
     now: deps.now,
     handle: (event) =>

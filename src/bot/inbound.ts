@@ -1,13 +1,10 @@
 import { Op } from "sequelize";
 import type { Logger } from "pino";
-import type { Cache } from "../cache/cache";
 import type { Db } from "../db/sequelize";
 import type { InboundEvent } from "../channels/channel";
-import { createDedupeClaims } from "./dedupe-claims";
 import { createInboundWriter, type Persisted } from "./inbound-writer";
 import { createLaneWorker, type LaneWorker } from "./lane-worker";
 
-const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_ATTEMPTS = 3;
 /** Lanes (senders) handled at once when no callback is waiting for its answer. */
 const CONCURRENCY = 8;
@@ -34,8 +31,8 @@ const MARK_EVERY_MS = 50;
 
 export interface InboundPipeline {
   /**
-   * Accepts an event from a platform: de-duplicated (cache SET NX, then the inbound_events unique key),
-   * persisted, and handed to the bot after this returns — so a callback can be answered at once.
+   * Accepts an event from a platform: persisted and de-duplicated in one step (the inbound_events unique
+   * key), and handed to the bot after this returns — so a callback can be answered at once.
    */
   receive(event: InboundEvent): Promise<{ duplicate: boolean }>;
   /** Resolves when everything received so far has been handled (tests, shutdown). */
@@ -60,7 +57,6 @@ interface Job {
 export function createInboundPipeline(
   deps: {
     db: Db;
-    cache: Cache;
     log: Logger;
     now: () => Date;
     handle: (event: InboundEvent) => Promise<void>;
@@ -69,7 +65,6 @@ export function createInboundPipeline(
 ): InboundPipeline {
   const m = deps.db.models;
   const writer = createInboundWriter(deps.db, { maxBatch: opts.maxBatch });
-  const claims = createDedupeClaims(deps.cache, DEDUPE_TTL_MS);
   const concurrency = opts.concurrency ?? CONCURRENCY;
   const busyConcurrency = opts.busyConcurrency ?? BUSY_CONCURRENCY;
   const maxDeferMs = opts.maxDeferMs ?? MAX_DEFER_MS;
@@ -79,7 +74,7 @@ export function createInboundPipeline(
   let gapCheck: NodeJS.Timeout | null = null;
   // Ids queued or running here: recover() must not hand the bot an event it already has.
   const known = new Set<number>();
-  // Events this instance is writing, by cache key: a repeat arriving meanwhile waits for the outcome.
+  // Events this instance is writing, by platform and key: a repeat arriving meanwhile waits for the outcome.
   const writing = new Map<string, Promise<Persisted>>();
   const marks = createMarks(deps, (ids) => ids.forEach((id) => known.delete(id)));
 
@@ -129,24 +124,6 @@ export function createInboundPipeline(
     marks.add(id);
   }
 
-  /**
-   * A claim someone else holds only says the event was seen; it is answered as a duplicate once it is
-   * stored. Whoever claimed it may still be writing it (a platform retries after 5 s; a slow commit can
-   * take longer), or may have failed without releasing the claim (a crash, a cache that was down): acking
-   * then would lose the event. So: this instance's own write of it is waited for, and otherwise the row
-   * is looked for; when there is none, the caller writes it too and the unique key keeps one.
-   * Only repeats pay for this: a first claim goes straight to the insert.
-   */
-  async function storedOrWritten(cacheKey: string, event: InboundEvent): Promise<boolean> {
-    const own = writing.get(cacheKey);
-    if (own) {
-      await own; // stored (or found stored) once it resolves; a failed write rejects, and the caller answers with an error
-      return true;
-    }
-    const row = await m.InboundEvent.findOne({ where: { platform: event.platform, eventKey: event.key }, attributes: ["id"] });
-    return row !== null;
-  }
-
   function schedule(id: number, event: InboundEvent) {
     if (known.has(id)) return;
     known.add(id);
@@ -154,23 +131,31 @@ export function createInboundPipeline(
   }
 
   return {
+    /**
+     * De-duplication is the INSERT's own: the unique key on (platform, event_key) keeps one row, and
+     * RETURNING says whether it was ours. A repeat is therefore answered as a duplicate only once the event
+     * is committed — by this instance or another, whose uncommitted row the database makes us wait for —
+     * and a repeat of an event whose write failed is stored then. A repeat arriving while this instance is
+     * still writing the event waits for that write instead of queueing a second row.
+     * (A cache SET NX in front of the INSERT used to claim events first: it answered no repeat sooner, a
+     * repeat was looked up in the database anyway, and on Redis it cost a round trip per batch of callbacks.)
+     */
     async receive(event) {
-      const cacheKey = `inbound:${event.platform}:${event.key}`;
+      const key = `${event.platform}:${event.key}`;
       receiving += 1;
       try {
-        const first = await claims.claim(cacheKey);
-        if (!first && (await storedOrWritten(cacheKey, event))) return { duplicate: true };
-        let id: number | null;
+        const own = writing.get(key);
+        if (own) {
+          await own; // a failed write rejects, and the caller answers with an error: the platform retries
+          return { duplicate: true };
+        }
         const write = writer.write(event, deps.now());
-        writing.set(cacheKey, write);
+        writing.set(key, write);
+        let id: number | null;
         try {
           ({ id } = await write);
-        } catch (err) {
-          // Not stored: a retry from the platform must not be taken for a duplicate.
-          if (first) await deps.cache.del(cacheKey).catch(() => undefined);
-          throw err;
         } finally {
-          if (writing.get(cacheKey) === write) writing.delete(cacheKey);
+          if (writing.get(key) === write) writing.delete(key);
         }
         if (id === null) return { duplicate: true };
         schedule(id, event);

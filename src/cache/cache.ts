@@ -1,15 +1,10 @@
-/** The small key-value port: de-duplication, locks, platform tokens and rate limits. */
+/** The small key-value port: job claims and locks, platform tokens, card codes and rate limits. */
 export interface Cache {
   readonly kind: "memory" | "redis";
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** SET NX with a TTL: true when this caller stored the value (i.e. saw the key first). */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
-  /**
-   * setIfAbsent for many keys in one round trip, in order (a key listed twice is stored by its first
-   * listing only); answers one boolean per key.
-   */
-  setIfAbsentMany(keys: string[], value: string, ttlMs: number): Promise<boolean[]>;
   del(key: string): Promise<void>;
   /** Increments a counter that expires `ttlMs` after it was created; returns the new value. */
   incr(key: string, ttlMs: number): Promise<number>;

@@ -7,9 +7,8 @@ const WARN_EVERY_MS = 10_000;
 
 /**
  * The shared cache with a way to keep working while it is unreachable. Nothing the cache holds is the
- * record of anything (the database is), so while Redis is down each instance keeps its own:
- * de-duplication falls back to the inbound_events unique key, rate limits and platform tokens become
- * per-instance, and locks are refused (a job skips its run, a token refresh goes ahead unlocked).
+ * record of anything (the database is), so while Redis is down each instance keeps its own: rate
+ * limits and platform tokens become per-instance, and locks are refused (a job skips its run, a token refresh goes ahead unlocked).
  * `ping` still fails, so /readyz tells the load balancer.
  */
 export function withLocalFallback(shared: Cache, log: Logger): Cache {
@@ -42,8 +41,6 @@ export function withLocalFallback(shared: Cache, log: Logger): Cache {
     get: (key) => through("get", () => shared.get(key), () => local.get(key)),
     set: (key, value, ttlMs) => through("set", () => shared.set(key, value, ttlMs), () => local.set(key, value, ttlMs)),
     setIfAbsent: (key, value, ttlMs) => through("setIfAbsent", () => shared.setIfAbsent(key, value, ttlMs), () => local.setIfAbsent(key, value, ttlMs)),
-    setIfAbsentMany: (keys, value, ttlMs) =>
-      through("setIfAbsentMany", () => shared.setIfAbsentMany(keys, value, ttlMs), () => local.setIfAbsentMany(keys, value, ttlMs)),
     del: (key) => through("del", () => shared.del(key), () => local.del(key)),
     incr: (key, ttlMs) => through("incr", () => shared.incr(key, ttlMs), () => local.incr(key, ttlMs)),
     incrBy: (key, by, ttlMs) => through("incrBy", () => shared.incrBy(key, by, ttlMs), () => local.incrBy(key, by, ttlMs)),

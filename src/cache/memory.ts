@@ -35,13 +35,6 @@ export function createMemoryCache(now: () => number = Date.now): Cache {
       put(key, value, ttlMs);
       return true;
     },
-    async setIfAbsentMany(keys, value, ttlMs) {
-      return keys.map((key) => {
-        if (live(key)) return false;
-        put(key, value, ttlMs);
-        return true;
-      });
-    },
     async del(key) {
       store.delete(key);
     },

@@ -24,15 +24,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-// Answers 1 for each key this call stored, 0 for one that was there (the batched de-dup of callbacks).
-const SET_IF_ABSENT_MANY = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  out[i] = redis.call('SET', key, ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
-end
-return out
-`;
-
 // The TTL is set when this call created the key (the value is then exactly what was added); adding 0
 // to a key that does not exist creates it at 0 with its TTL, so no counter is ever left without one.
 const INCRBY_WITH_TTL = `
@@ -54,8 +45,8 @@ const COMMAND_TIMEOUT_MS = 2000;
 
 /** Redis-backed cache shared by every instance; all keys carry the configured prefix. */
 export function createRedisCache(url: string, prefix: string): Cache {
-  // Auto-pipelining: commands issued in the same turn of the event loop (the de-dup SET NX of many
-  // concurrent callbacks) go out as one write and come back in one read, instead of a syscall pair each.
+  // Auto-pipelining: commands issued in the same turn of the event loop (the card codes of many taps
+  // answered together, say) go out as one write and come back in one read, instead of a syscall pair each.
   // Required here, not at the top: an instance on the in-process cache never loads the client.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const RedisClient = require("ioredis") as typeof Redis;
@@ -71,9 +62,6 @@ export function createRedisCache(url: string, prefix: string): Cache {
     lazyConnect: false,
     enableAutoPipelining: true,
   });
-  // Sent as EVALSHA (the script text only once per connection): one short command per batch of keys.
-  redis.defineCommand("setIfAbsentMany", { lua: SET_IF_ABSENT_MANY });
-  const setIfAbsentMany = (redis as unknown as { setIfAbsentMany(n: number, ...args: Array<string | number>): Promise<number[]> }).setIfAbsentMany.bind(redis);
   redis.on("error", () => undefined); // surfaced through the failing command and /readyz, not as an unhandled event
   let tried = false;
   redis.on("ready", () => (tried = true));
@@ -89,8 +77,6 @@ export function createRedisCache(url: string, prefix: string): Cache {
         else await redis.set(key, value);
       }),
     setIfAbsent: (key, value, ttlMs) => up(async () => (await redis.set(key, value, "PX", ttlMs, "NX")) === "OK"),
-    setIfAbsentMany: (keys, value, ttlMs) =>
-      keys.length === 0 ? Promise.resolve([]) : up(async () => (await setIfAbsentMany(keys.length, ...keys, value, ttlMs)).map((v) => Number(v) === 1)),
     del: (key) =>
       up(async () => {
         await redis.del(key);

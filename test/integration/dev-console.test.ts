@@ -32,7 +32,7 @@ interface Console {
  * assembled here the way app.ts should: the app's error middleware first, then the dev router.
  */
 function buildConsole(t: TestApp, opts: { heartbeatMs?: number } = {}): Console {
-  const { db, cache, log } = t.app;
+  const { db, log } = t.app;
   const now = () => new Date();
   const simulator = createSimulatorChannel({
     sequelize: db.sequelize,
@@ -44,7 +44,7 @@ function buildConsole(t: TestApp, opts: { heartbeatMs?: number } = {}): Console 
     },
   });
   const handled: InboundEvent[] = [];
-  const inbound = createInboundPipeline({ db, cache, log, now, handle: async (event) => void handled.push(event) });
+  const inbound = createInboundPipeline({ db, log, now, handle: async (event) => void handled.push(event) });
   const koa = new Koa();
   koa.use(errorHandler(log));
   const router = devConsoleRoutes({

@@ -2,7 +2,6 @@ import { Op } from "sequelize";
 import { createInboundPipeline, type InboundPipeline } from "../../src/bot/inbound";
 import { createInboundWriter } from "../../src/bot/inbound-writer";
 import type { InboundEvent } from "../../src/channels/channel";
-import type { Cache } from "../../src/cache/cache";
 import { createTestApp, onMysql, type TestApp } from "../helpers/test-app";
 
 /** The inbound pipeline's group commit and its bot lanes, on the suite's database (SQLite or MariaDB). */
@@ -17,22 +16,28 @@ describe("inbound pipeline batching", () => {
   });
   afterAll(() => t.close());
 
-  /** A pipeline over the app's db and cache that records what the bot was handed. */
-  function pipeline(handle: (e: InboundEvent) => Promise<void> = async () => undefined, cache: Cache = t.app.cache): InboundPipeline {
-    return createInboundPipeline({ db: t.app.db, cache, log: t.app.log, now: () => new Date(), handle });
+  /** A pipeline over the app's db that records what the bot was handed. */
+  function pipeline(handle: (e: InboundEvent) => Promise<void> = async () => undefined): InboundPipeline {
+    return createInboundPipeline({ db: t.app.db, log: t.app.log, now: () => new Date(), handle });
   }
   /**
    * Spies on every way a statement reaches the database: Sequelize's query(), and on SQLite the prepared
-   * statements of the hot path (db.prepared). `fail` makes the inbound INSERT throw instead.
+   * statements of the hot path (db.prepared). `fail` makes the inbound INSERT throw instead; while `hold()`
+   * gives a promise, the inbound INSERT waits for it first (a slow commit).
    */
-  function spyOnStatements(fail?: Error) {
+  function spyOnStatements(fail?: Error, hold?: () => Promise<void> | undefined) {
     const seen: string[] = [];
     const sequelize = t.app.db.sequelize;
     const query = sequelize.query.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+    const before = async (sql: string) => {
+      seen.push(sql);
+      if (!/INTO inbound_events/.test(sql)) return;
+      await hold?.();
+      if (fail) throw fail;
+    };
     const spies: Array<{ mockRestore(): void }> = [
       jest.spyOn(sequelize, "query").mockImplementation((async (...args: unknown[]) => {
-        seen.push(String(args[0]));
-        if (fail && /INTO inbound_events/.test(String(args[0]))) throw fail;
+        await before(String(args[0]));
         return query(...args);
       }) as never),
     ];
@@ -41,8 +46,7 @@ describe("inbound pipeline batching", () => {
       const all = prepared.all.bind(prepared);
       spies.push(
         jest.spyOn(prepared, "all").mockImplementation((async (sql: string, params: unknown[]) => {
-          seen.push(sql);
-          if (fail && /INTO inbound_events/.test(sql)) throw fail;
+          await before(sql);
           return all(sql, params);
         }) as never),
       );
@@ -118,9 +122,8 @@ describe("inbound pipeline batching", () => {
     const p = pipeline(async (e) => void handled.push(e.key));
     expect(await p.receive(stored)).toEqual({ duplicate: false });
     await p.drain();
-    // A cache that forgets (a Redis restart): only the database's unique key can tell.
-    const forgetful: Cache = { ...t.app.cache, setIfAbsent: async () => true, setIfAbsentMany: async (keys) => keys.map(() => true) };
-    const q = createInboundPipeline({ db: t.app.db, cache: forgetful, log: t.app.log, now: () => new Date(), handle: async (e) => void handled.push(e.key) });
+    // Another instance (a pipeline of its own) gets the stored one again and the fresh one thrice at once.
+    const q = pipeline(async (e) => void handled.push(e.key));
     const fresh = text("dup");
     const results = await Promise.all([q.receive(fresh), q.receive(fresh), q.receive(stored), q.receive(fresh)]);
     expect(results.map((r) => r.duplicate)).toEqual([false, true, true, true]);
@@ -129,18 +132,18 @@ describe("inbound pipeline batching", () => {
     expect(handled).toEqual([stored.key, fresh.key]);
   });
 
-  it("never acks a repeat of an event that was claimed but not stored: it is written then, once", async () => {
-    // Another instance claimed these and died before its INSERT (or its cache DEL failed): the claim is
-    // all that is left. Answering the platform's retry as a duplicate would lose the event for good.
+  it("stores and hands to the bot once what two instances receive at the same moment", async () => {
+    // Two pipelines, each with its own writer and statements: as two instances behind a load balancer
+    // that both get the platform's first try and its retry. Only the unique key can tell them apart.
     const handled: string[] = [];
-    const orphans = [text("orphan"), text("orphan")];
-    for (const e of orphans) expect(await t.app.cache.setIfAbsent(`inbound:${e.platform}:${e.key}`, "1", 60_000)).toBe(true);
-    const p = pipeline(async (e) => void handled.push(e.key));
-    const results = await Promise.all([p.receive(orphans[0]), p.receive(orphans[0]), p.receive(orphans[1])]);
-    expect(results.filter((r) => !r.duplicate)).toHaveLength(2);
-    await p.drain();
-    expect(await rowsFor(orphans)).toHaveLength(2);
-    expect(handled.sort()).toEqual(orphans.map((e) => e.key).sort());
+    const a = pipeline(async (e) => void handled.push(e.key));
+    const b = pipeline(async (e) => void handled.push(e.key));
+    const events = Array.from({ length: 40 }, (_, i) => text(`twin${i % 4}`));
+    const results = await Promise.all(events.flatMap((e) => [a.receive(e), b.receive(e)]));
+    await Promise.all([a.drain(), b.drain()]);
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(events.length);
+    expect(await rowsFor(events)).toHaveLength(events.length);
+    expect(handled.sort()).toEqual(events.map((e) => e.key).sort());
   });
 
   it("answers a repeat that arrives while this instance is still writing the event with that write's outcome", async () => {
@@ -162,7 +165,7 @@ describe("inbound pipeline batching", () => {
     expect(await rowsFor(events)).toHaveLength(1);
   });
 
-  it("gives every caller in a failed batch the error and releases their cache keys", async () => {
+  it("gives every caller in a failed batch the error, and takes the platform's retries as new", async () => {
     const events = Array.from({ length: 5 }, () => text("fail"));
     const p = pipeline();
     const spy = spyOnStatements(new Error("database went away"));
@@ -210,7 +213,7 @@ describe("inbound pipeline batching", () => {
   it("keeps each sender's order when their events arrive together and are written in several batches", async () => {
     const order = new Map<string, string[]>();
     const p = createInboundPipeline(
-      { db: t.app.db, cache: t.app.cache, log: t.app.log, now: () => new Date(), handle: async (e) => void order.set(e.from, [...(order.get(e.from) ?? []), e.key]) },
+      { db: t.app.db, log: t.app.log, now: () => new Date(), handle: async (e) => void order.set(e.from, [...(order.get(e.from) ?? []), e.key]) },
       { maxBatch: 7 },
     );
     const events = Array.from({ length: 80 }, (_, i) => text(`burst${i % 5}`));
@@ -225,37 +228,34 @@ describe("inbound pipeline batching", () => {
   it("holds the bot back while callbacks are arriving, for at most maxDeferMs", async () => {
     const handledAt = new Map<string, number>();
     let release!: () => void;
-    const hold = new Promise<void>((r) => (release = r));
-    // A callback whose de-dup answer is slow: while it is in flight, callbacks are "arriving".
-    const cache: Cache = {
-      ...t.app.cache,
-      setIfAbsentMany: async (keys, value, ttl) => {
-        if (keys.some((k) => k.endsWith(":slow"))) await hold;
-        return t.app.cache.setIfAbsentMany(keys, value, ttl);
-      },
-      // The in-process cache is asked key by key (dedupe-claims.ts).
-      setIfAbsent: async (key, value, ttl) => {
-        if (key.endsWith(":slow")) await hold;
-        return t.app.cache.setIfAbsent(key, value, ttl);
-      },
-    };
+    const slowCommit = new Promise<void>((r) => (release = r));
+    let holding = false;
     const p = createInboundPipeline(
-      { db: t.app.db, cache, log: t.app.log, now: () => new Date(), handle: async (e) => void handledAt.set(e.key, Date.now()) },
+      { db: t.app.db, log: t.app.log, now: () => new Date(), handle: async (e) => void handledAt.set(e.key, Date.now()) },
       { maxDeferMs: 300 },
     );
     const start = Date.now();
     const quick = text("hold");
-    expect(await p.receive(quick)).toEqual({ duplicate: false });
-    const slow = { ...text("hold"), key: `batch:${run}:slow` };
-    const pendingSlow = p.receive(slow);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(handledAt.has(quick.key)).toBe(false); // stored, answered, not yet handed to the bot
-    await new Promise((r) => setTimeout(r, 400));
-    expect(handledAt.get(quick.key)! - start).toBeGreaterThanOrEqual(250); // handled once it had waited long enough
-    release();
-    await pendingSlow;
-    await p.drain();
-    expect(handledAt.has(slow.key)).toBe(true);
+    const spy = spyOnStatements(undefined, () => (holding ? slowCommit : undefined));
+    try {
+      expect(await p.receive(quick)).toEqual({ duplicate: false });
+      // A callback whose INSERT is slow: while it is in flight, callbacks are "arriving".
+      holding = true;
+      const slow = text("hold");
+      const pendingSlow = p.receive(slow);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(handledAt.has(quick.key)).toBe(false); // stored, answered, not yet handed to the bot
+      await new Promise((r) => setTimeout(r, 400));
+      expect(handledAt.get(quick.key)! - start).toBeGreaterThanOrEqual(250); // handled once it had waited long enough
+      expect(handledAt.has(slow.key)).toBe(false);
+      holding = false;
+      release();
+      await pendingSlow;
+      await p.drain();
+      expect(handledAt.has(slow.key)).toBe(true);
+    } finally {
+      spy.restore();
+    }
   });
 
   it("recovers events stored but never handled, without handing over those already queued", async () => {
