@@ -303,6 +303,8 @@ interface PhaseResult {
   serverCpuMsPer: number | null;
   dbCpuMsPer: number | null;
   benchCpuPct: number;
+  /** This load generator's CPU per answered callback, ms. */
+  benchCpuMsPer: number | null;
   loadAvg: number;
   /** Service phases: seconds the bot needed after the phase to handle what was persisted. */
   backlogSeconds?: number;
@@ -394,6 +396,7 @@ async function runPhase(
     serverCpuMsPer: per(b?.server, after.server),
     dbCpuMsPer: per(b?.db, after.db),
     benchCpuPct: b ? ((after.bench - b.bench) / seconds) * 100 : NaN,
+    benchCpuMsPer: per(b?.bench, after.bench),
     loadAvg: os.loadavg()[0],
   };
   log(`${label}: ${result.perSec.toFixed(0)} callbacks/s, p99 ${fmt(percentile(latency, 99))} ms, ${errors} errors${result.exhausted ? " (ran out of prepared callbacks)" : ""}`);
@@ -638,7 +641,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   out.push("");
   out.push(
     table(
-      ["phase", "callbacks", "callbacks/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "≤1 s", "errors", "server CPU ms/cb", "db CPU ms/cb", "bench CPU%", "load", "bot caught up s", "handled/s", "stmts/event*"],
+      ["phase", "callbacks", "callbacks/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "≤1 s", "errors", "server CPU ms/cb", "db CPU ms/cb", "bench CPU ms/cb", "bench CPU%", "load", "bot caught up s", "handled/s", "stmts/event*"],
       [calibration, ...phases].map((p) => [
         p.label + (p.exhausted ? " (!)" : ""),
         String(p.ok),
@@ -651,6 +654,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
         String(p.errors),
         fmt(p.serverCpuMsPer, 3),
         fmt(p.dbCpuMsPer, 3),
+        fmt(p.benchCpuMsPer, 3),
         fmt(p.benchCpuPct, 0),
         fmt(p.loadAvg),
         p.backlogSeconds === undefined ? "-" : fmt(p.backlogSeconds),
