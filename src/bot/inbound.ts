@@ -176,9 +176,8 @@ export function createInboundPipeline(
       const cutoff = new Date(deps.now().getTime() - olderThanMs);
       // Page through all of them (a crash during a burst can leave thousands), oldest first. A page is
       // read as ids only, and payloads are loaded just for the events not queued here: during a long burst
-      // the stale events are mostly this instance's own backlog, and reading each one's payload into a
-      // model instance only to skip it cost up to 100 pages of CPU a minute, exactly while the callbacks
-      // need it most.
+      // the stale events are mostly this instance's own backlog, and loading each one only to skip it cost
+      // about 1 s of CPU per call over 50,000 of them (0.13–0.25 s now), while callbacks needed the CPU.
       let scheduled = 0;
       let after = 0;
       for (let page = 0; page < RECOVER_PAGES; page++) {
