@@ -9,13 +9,13 @@
  * nothing is sent anywhere (WECOM_API_BASE points at a closed local port besides). Every callback is a
  * distinct message (unique MsgId) from one of 64 known members, encrypted and signed before its phase
  * starts, so the load generator spends no crypto during a measured phase. Phases alternate
- * baseline/service twice and the medians are compared; after each service phase the bench waits until
+ * baseline/service BENCH_ROUNDS times (2 by default) and the medians are compared; after each service phase the bench waits until
  * the bot has handled every persisted event, so no backlog spills into the next phase.
  *
  * Figures are reported, not asserted: the exit code is non-zero only for errors (an answer other than
  * 200 `success`, a request that got no answer, or a callback answered 200 but not persisted).
  *
- *   BENCH_SECONDS=10 BENCH_WARMUP_SECONDS=2 BENCH_CONNECTIONS=64 BENCH_TEXT=帮助 npm run bench:wecom
+ *   BENCH_SECONDS=10 BENCH_WARMUP_SECONDS=2 BENCH_CONNECTIONS=64 BENCH_ROUNDS=2 BENCH_TEXT=帮助 npm run bench:wecom
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306  BENCH_REDIS_URL=redis://127.0.0.1:6379
  *   BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the service process
  *   BENCH_SQLITE=1   the service on a fresh SQLite file and the in-memory cache instead of MariaDB + Redis
@@ -45,7 +45,8 @@ const CONNECTIONS = Math.max(1, Math.trunc(positive("BENCH_CONNECTIONS", 64)));
 const TEXT = process.env.BENCH_TEXT ?? "帮助";
 const MYSQL_URL = (process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306").replace(/\/+$/, "");
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-const ROUNDS = 2; // A B A B
+// A B A B …: more rounds make the medians steadier on a machine whose speed swings within minutes.
+const ROUNDS = Math.max(1, Math.trunc(positive("BENCH_ROUNDS", 2)));
 const CALIBRATE_MS = 3_000;
 const CALIBRATION_POOL = 20_000;
 const DUPLICATES = 256;
@@ -619,6 +620,8 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
   const serviceRate = median(servicePhases.map((p) => p.perSec));
   const baselineRate = median(baselinePhases.map((p) => p.perSec));
   const ratio = serviceRate / baselineRate;
+  // Each service phase against the baseline phase just before it: how far one round can stray from the median.
+  const roundRatios = servicePhases.map((p, i) => p.perSec / baselinePhases[i].perSec);
   const pooled = (runs: PhaseResult[]) => runs.flatMap((p) => p.latencyMs).sort((a, b) => a - b);
   const serviceLatency = pooled(servicePhases);
   const baselineLatency = pooled(baselinePhases);
@@ -680,6 +683,7 @@ async function bench(onCleanup: (name: string, run: () => Promise<unknown>) => v
         ["service events handled/s, until the bot caught up", fmt(median(servicePhases.map((p) => p.handledPerSec ?? NaN)), 0)],
         ["baseline callbacks/s (bare Koa, reads body, answers success)", fmt(baselineRate, 0)],
         ["ratio service/baseline", fmt(ratio, 2)],
+        ["ratio of each round (service #n / baseline #n)", roundRatios.map((r) => fmt(r, 2)).join(", ")],
         ["service latency p50 / p95 / p99 ms", `${fmt(percentile(serviceLatency, 50))} / ${fmt(percentile(serviceLatency, 95))} / ${fmt(percentile(serviceLatency, 99))}`],
         ["baseline latency p50 / p95 / p99 ms", `${fmt(percentile(baselineLatency, 50))} / ${fmt(percentile(baselineLatency, 95))} / ${fmt(percentile(baselineLatency, 99))}`],
         ["service callbacks answered within 1 s", pct(within)],
