@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { defineModels, type Models } from "./models";
 import { preparedStatements, type Prepared } from "./prepared";
 import { createWriteBuffer, type WriteBuffer } from "./write-buffer";
+import { cheaperSqliteSelects } from "./sqlite-select";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -62,6 +63,7 @@ function sqliteInstance(url: string, logging: false | ((sql: string) => void)): 
   const storage = url.slice("sqlite:".length) || ":memory:";
   if (storage !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
   const sequelize = new Sequelize({ dialect: "sqlite", storage, logging });
+  cheaperSqliteSelects(sequelize);
   // Every connection (Sequelize opens one per transaction) waits for the writer instead of failing
   // SQLITE_BUSY after the driver's default second. Sequelize's SQLite connection manager opens its
   // connections itself and never runs the afterConnect hooks, so the timeout is set where it hands them out.
