@@ -103,7 +103,9 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
   const now = opts.now ?? (() => new Date());
   const metrics = createMetrics({ db, now });
   const onCall = metrics.apiCall;
-  const deps: ServiceDeps = { db, cache, log, now, publicUrl: config.publicUrl, memo: createMemo(), trace };
+  // Outbox rows committed here wake this process's dispatcher (made further down) at once.
+  let dispatcherOfApp: Dispatcher | null = null;
+  const deps: ServiceDeps = { db, cache, log, now, publicUrl: config.publicUrl, memo: createMemo(), trace, outboxWritten: () => dispatcherOfApp?.nudge() };
   const services = createServices(deps);
   const stoppers: Array<() => Promise<void>> = [];
   const jobList: Array<Job<null>> = [];
@@ -203,6 +205,7 @@ export function createApp(config: Readonly<Config>, opts: AppOptions = {}): App 
     maxAttempts: config.outbox.maxAttempts,
   });
   const dispatcher = createDispatcher({ db, cache, log: log.child({ module: "outbox" }), now: deps.now, deliverers, trace }, config.outbox);
+  dispatcherOfApp = dispatcher;
 
   if (wecomH5) {
     // A member's name, manager, department and mapped roles follow the WeCom directory, nightly.

@@ -52,6 +52,7 @@ export async function writeReplies(deps: ServiceDeps, event: InboundEvent, userI
     params.push(r.kind === "text" ? "chat.text" : "chat.card", replyDedupeKey(event, n), JSON.stringify(payload), at, at, traceId);
   });
   await db.prepared.all(insertSql(db.dialect, replies.length), params);
+  deps.outboxWritten?.();
 }
 
 /** Rows as the model writes them: status pending, no attempts yet, due now. */

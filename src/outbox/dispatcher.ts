@@ -25,6 +25,12 @@ export interface Dispatcher {
   runOnce(): Promise<{ claimed: number; sent: number; retried: number; dead: number; deferred: number }>;
   start(): void;
   /**
+   * Rows were just committed to the outbox by this process: look within a few milliseconds instead of
+   * at the next poll. A hint only — a nudge that finds nothing costs one claim query, and rows written
+   * elsewhere (another instance) are still found by the poll.
+   */
+  nudge(): void;
+  /**
    * Finishes the row in hand (waiting at most `waitMs`, default 5 s), then hands back every row this
    * dispatcher holds a lease on but has not started, for any instance to take at once.
    */
@@ -42,6 +48,9 @@ function laneOf(row: OutboxRow): string | null {
   if (typeof p.orderId === "number") return `order:${p.orderId}`;
   return null;
 }
+
+/** How long a nudged dispatcher waits before it claims, so the commits of one burst share a claim. */
+const NUDGE_DELAY_MS = 5;
 
 /** Raised by a deliverer that must wait for a rate-limit token: the row is deferred, not failed. */
 export class Deferred extends Error {
@@ -63,7 +72,11 @@ export function createDispatcher(
   const { db, log } = deps;
   const me = opts.name ?? `${os.hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   let timer: NodeJS.Timeout | null = null;
+  let timerDue = 0;
   let running: Promise<unknown> | null = null;
+  // A run is claiming or delivering; a nudge meanwhile asks for another run right after it.
+  let busy = false;
+  let nudged = false;
   let stopped = true;
   // Set by stop() (until the next start): the batch in hand ends after its current row, not at its end.
   let stopping = false;
@@ -229,14 +242,35 @@ export function createDispatcher(
 
   function schedule(delay: number) {
     if (stopped) return;
+    timerDue = Date.now() + delay;
     timer = setTimeout(() => {
+      timer = null;
+      busy = true;
+      nudged = false;
       running = runOnce()
-        .then((t) => schedule(t.claimed >= opts.batchSize ? 0 : opts.pollMs))
+        .then((t) => {
+          busy = false;
+          schedule(t.claimed >= opts.batchSize || nudged ? 0 : opts.pollMs);
+        })
         .catch((err) => {
+          busy = false;
           log.error({ err }, "outbox dispatch failed");
           schedule(opts.pollMs * 4);
         });
     }, delay);
+  }
+
+  function nudge() {
+    if (stopped) return;
+    if (busy) {
+      nudged = true;
+      return;
+    }
+    // Commits of one burst (a callback batch, an Excel import) land within a few ms: one claim takes them all.
+    if (timer && timerDue > Date.now() + NUDGE_DELAY_MS) {
+      clearTimeout(timer);
+      schedule(NUDGE_DELAY_MS);
+    }
   }
 
   /**
@@ -251,6 +285,7 @@ export function createDispatcher(
 
   return {
     runOnce,
+    nudge,
     start() {
       if (!stopped) return;
       stopped = false;

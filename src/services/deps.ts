@@ -14,4 +14,6 @@ export interface ServiceDeps {
   memo: Memo;
   /** The current trace id (request or inbound event), stamped on the outbox rows written under it. */
   trace: Trace;
+  /** Called once outbox rows are committed, so this process's dispatcher looks now rather than at its next poll. */
+  outboxWritten?: () => void;
 }

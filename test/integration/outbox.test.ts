@@ -99,6 +99,24 @@ describe(`outbox dispatcher (${onMysql ? "MariaDB" : "SQLite"})`, () => {
     expect(deferred.every((r) => r.attempts === 0)).toBe(true);
   });
 
+  it("delivers rows committed in this process at once, not at the next poll", async () => {
+    await t.close();
+    t = await createTestApp({ env: { ...FAST, SIMULATOR_RATE_PER_SEC: "100000", OUTBOX_POLL_MS: "60000" } });
+    const user = await buildUser(t.app, ["sales"]);
+    t.app.dispatcher.start();
+    try {
+      // The start-up look has found nothing by now; the next poll is a minute away.
+      await new Promise((res) => setTimeout(res, 300));
+      const queuedAt = Date.now();
+      await queueTexts(user.id, 2, "nudged");
+      while ((await sentTexts(user.platformUserId)).length < 2 && Date.now() - queuedAt < 5_000) await new Promise((res) => setTimeout(res, 20));
+      expect((await sentTexts(user.platformUserId)).map((m) => m.text)).toEqual(["消息 0", "消息 1"]);
+      expect(Date.now() - queuedAt).toBeLessThan(5_000);
+    } finally {
+      await t.app.dispatcher.stop();
+    }
+  });
+
   it("sends each row exactly once with two dispatchers working at once", async () => {
     const user = await buildUser(t.app, ["sales"]);
     await queueTexts(user.id, 120, "pair");

@@ -72,7 +72,7 @@ describe("cheaper SQLite selects", () => {
 
   it("asks SQLite for a table's column types once, not before every select", async () => {
     const { Order } = define(cheaper);
-    const connection = (await cheaper.connectionManager.getConnection({ type: "SELECT" })) as unknown as { on(event: "trace", fn: (sql: string) => void): void };
+    const connection = (await cheaper.connectionManager.getConnection({ type: "read" })) as unknown as { on(event: "trace", fn: (sql: string) => void): void };
     const pragmas: string[] = [];
     connection.on("trace", (sql) => {
       if (sql.startsWith("PRAGMA table_info")) pragmas.push(sql);
