@@ -9,8 +9,9 @@
  * nothing is sent anywhere (WECOM_API_BASE points at a closed local port besides). Every callback is a
  * distinct message (unique MsgId) from one of 64 known members, encrypted and signed before its phase
  * starts, so the load generator spends no crypto during a measured phase. Phases alternate
- * baseline/service BENCH_ROUNDS times (2 by default) and the medians are compared; after each service phase the bench waits until
- * the bot has handled every persisted event, so no backlog spills into the next phase.
+ * baseline/service BENCH_ROUNDS times (2 by default) and the medians are compared; after each service
+ * phase the bench waits until the bot has handled every persisted event, so no backlog spills into the
+ * next phase.
  *
  * Figures are reported, not asserted: the exit code is non-zero only for errors (an answer other than
  * 200 `success`, a request that got no answer, or a callback answered 200 but not persisted).

@@ -77,6 +77,8 @@ export function createDispatcher(
   // A run is claiming or delivering; a nudge meanwhile asks for another run right after it.
   let busy = false;
   let nudged = false;
+  // The last run failed (the database, most likely): nudges wait for its back-off like the poll does.
+  let failing = false;
   let stopped = true;
   // Set by stop() (until the next start): the batch in hand ends after its current row, not at its end.
   let stopping = false;
@@ -250,10 +252,12 @@ export function createDispatcher(
       running = runOnce()
         .then((t) => {
           busy = false;
+          failing = false;
           schedule(t.claimed >= opts.batchSize || nudged ? 0 : opts.pollMs);
         })
         .catch((err) => {
           busy = false;
+          failing = true;
           log.error({ err }, "outbox dispatch failed");
           schedule(opts.pollMs * 4);
         });
@@ -261,7 +265,7 @@ export function createDispatcher(
   }
 
   function nudge() {
-    if (stopped) return;
+    if (stopped || failing) return;
     if (busy) {
       nudged = true;
       return;
